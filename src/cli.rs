@@ -1,0 +1,125 @@
+//! The command line, as data (clap derive). No behaviour lives here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "plugin-lock",
+    version,
+    about = "Checks plugin directories against plugins/PLUGINS.lock, from committed git blobs",
+    after_help = "Exit codes: 0 success, 4 a check failed, 2 could not run as asked, 1 internal error."
+)]
+pub struct Cli {
+    /// Run as if started in PATH (as `git -C`).
+    #[arg(short = 'C', value_name = "PATH", global = true)]
+    pub chdir: Option<PathBuf>,
+
+    /// Output format [default: human]
+    #[arg(long, value_enum, global = true)]
+    pub format: Option<Format>,
+
+    /// When to colour human output (honours NO_COLOR).
+    #[arg(long, value_enum, default_value = "auto", global = true)]
+    pub color: ColorChoice,
+
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more detail (full digests, every plugin).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Which tree to read (one of them; the default depends on the command).
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct SourceArgs {
+    /// Read the tree of REV (branch, tag, HEAD~N, commit id) [default for most commands: HEAD]
+    #[arg(long, value_name = "REV", global = true)]
+    pub rev: Option<String>,
+    /// Read the staged blobs of the index.
+    #[arg(long, global = true)]
+    pub index: bool,
+    /// Read the work tree as `git add -A` would store it [default for update].
+    #[arg(long, global = true)]
+    pub worktree: bool,
+}
+
+/// Flags that win over `.plugin-lock.yml`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Glob selecting plugin directories (repeatable) [default: plugins/*]
+    #[arg(long = "plugins", value_name = "GLOB", global = true)]
+    pub plugins: Vec<String>,
+    /// Path of the lock file in the tree [default: plugins/PLUGINS.lock]
+    #[arg(long, value_name = "PATH", global = true)]
+    pub lock: Option<String>,
+    /// Manifest file name, or `none` [default: plugin.yaml]
+    #[arg(long, value_name = "NAME|none", global = true)]
+    pub manifest: Option<String>,
+    /// Symlink policy: follow or as-link [default: follow]
+    #[arg(long, value_name = "POLICY", global = true)]
+    pub symlinks: Option<String>,
+    /// A required owner of the lock (repeatable).
+    #[arg(long = "required-owner", value_name = "OWNER", global = true)]
+    pub required_owners: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check every plugin against the lock; exit 4 on any error finding.
+    Verify {
+        /// Benchmarking only: read every blob but hash nothing (the verdict is meaningless).
+        #[arg(long, hide = true)]
+        bench_read_only: bool,
+    },
+    /// Recompute the lock and write it canonically and atomically (default source: the work tree).
+    Update {
+        /// Write nothing; exit 4 if any entry would change.
+        #[arg(long, conflicts_with = "stdout")]
+        check: bool,
+        /// Print the lock instead of writing it.
+        #[arg(long)]
+        stdout: bool,
+    },
+    /// Print the digest of each directory (tree paths, relative to the current directory).
+    Digest {
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<String>,
+        /// Before each digest, print every record: `<sha256 of content>  <size>  <path>`.
+        #[arg(long)]
+        explain: bool,
+    },
+    /// The inventory: every plugin with its version, digest, lock entry and status.
+    List,
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}

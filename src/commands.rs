@@ -1,0 +1,466 @@
+//! One function per command: open the tree, ask the check, hand the result to a renderer,
+//! return the exit code.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+
+use gix::bstr::BStr;
+
+use crate::check::{self, Inventory, InventoryOptions, LockState, Overrides, Settings};
+use crate::cli::{Cli, ColorChoice, Command, Format};
+use crate::config;
+use crate::digest;
+use crate::error::{Error, Result, exit};
+use crate::findings::{Finding, Severity};
+use crate::lock;
+use crate::render::{self, human, json};
+use crate::source::{self, Kind, Selector, Snapshot};
+
+/// What every command gets: the parsed flags and where to write.
+pub struct Ctx<'a> {
+    pub cli: &'a Cli,
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+}
+
+impl Ctx<'_> {
+    fn format(&self) -> Format {
+        self.cli.format.unwrap_or(Format::Human)
+    }
+
+    fn style(&self) -> human::Style {
+        let color = match self.cli.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        };
+        human::Style { color }
+    }
+
+    fn selector(&self, default: Selector) -> Selector {
+        let s = &self.cli.source;
+        if let Some(rev) = &s.rev {
+            Selector::Rev(rev.clone())
+        } else if s.index {
+            Selector::Index
+        } else if s.worktree {
+            Selector::Worktree
+        } else {
+            default
+        }
+    }
+
+    fn overrides(&self) -> Result<Overrides> {
+        let c = &self.cli.config;
+        let symlinks = match &c.symlinks {
+            None => None,
+            Some(s) => Some(config::parse_symlink_policy(s).ok_or_else(|| {
+                Error::Usage(format!("--symlinks takes `follow` or `as-link`, not `{s}`"))
+            })?),
+        };
+        Ok(Overrides {
+            plugins: c.plugins.clone(),
+            lock: c.lock.clone(),
+            manifest: c.manifest.as_ref().map(|m| match m.as_str() {
+                "none" => None,
+                name => Some(name.to_owned()),
+            }),
+            symlinks,
+            required_owners: c.required_owners.clone(),
+        })
+    }
+}
+
+fn io_out(e: std::io::Error) -> Error {
+    Error::Io {
+        path: "<stdout>".into(),
+        source: e,
+    }
+}
+
+pub fn run(ctx: &mut Ctx<'_>) -> Result<u8> {
+    match &ctx.cli.command {
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "plugin-lock", ctx.out);
+            Ok(exit::OK)
+        }
+        Command::Verify { bench_read_only } => verify(ctx, *bench_read_only),
+        Command::List => list(ctx),
+        Command::Update { check, stdout } => update(ctx, *check, *stdout),
+        Command::Digest { dirs, explain } => digest_dirs(ctx, dirs, *explain),
+    }
+}
+
+/// Opens the repository and the tree, and reads the settings from it.
+fn open(ctx: &Ctx<'_>, default: Selector) -> Result<(Snapshot, Settings)> {
+    let snap = Snapshot::open(source::open_repo()?, &ctx.selector(default))?;
+    let repo = snap.local_repo();
+    let mut reader = snap.reader(&repo);
+    let settings = check::settings(&mut reader, &ctx.overrides()?)?;
+    Ok((snap, settings))
+}
+
+fn checked(
+    snap: &Snapshot,
+    settings: &Settings,
+    options: InventoryOptions,
+) -> Result<(Inventory, Vec<Finding>)> {
+    let inv = check::inventory(snap, settings, options)?;
+    let repo = snap.local_repo();
+    let mut reader = snap.reader(&repo);
+    let fallback = check::fallback_location(&mut reader, &inv, settings)?;
+    let findings = settings.levels.apply(check::findings(&inv, settings, &fallback));
+    Ok((inv, findings))
+}
+
+fn verdict_code(findings: &[Finding]) -> u8 {
+    if findings.iter().any(|f| f.severity == Severity::Error) {
+        exit::CHECK_FAILED
+    } else {
+        exit::OK
+    }
+}
+
+fn verify(ctx: &mut Ctx<'_>, read_only: bool) -> Result<u8> {
+    let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
+    let options = InventoryOptions {
+        read_only,
+        ..InventoryOptions::default()
+    };
+    let (inv, findings) = checked(&snap, &settings, options)?;
+    let style = ctx.style();
+    match ctx.format() {
+        Format::Json => json::verify(ctx.out, &inv, &findings),
+        Format::Human => human::report(
+            ctx.out,
+            &findings,
+            &human::Verdict {
+                command: "verify",
+                source: &inv.source,
+                lock_path: &inv.lock_path,
+                plugins: inv
+                    .plugins
+                    .iter()
+                    .filter(|p| p.status != check::Status::MissingDirectory)
+                    .count(),
+            },
+            style,
+            ctx.cli.quiet,
+        ),
+    }
+    .map_err(io_out)?;
+    Ok(verdict_code(&findings))
+}
+
+fn list(ctx: &mut Ctx<'_>) -> Result<u8> {
+    let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
+    let inv = check::inventory(&snap, &settings, InventoryOptions::default())?;
+    match ctx.format() {
+        Format::Json => json::list(ctx.out, &inv),
+        Format::Human => human::inventory(ctx.out, &inv, ctx.cli.verbose),
+    }
+    .map_err(io_out)?;
+    Ok(exit::OK)
+}
+
+#[derive(serde::Serialize)]
+struct Change<'a> {
+    id: &'a str,
+    change: &'static str,
+    from: Option<&'a str>,
+    to: Option<&'a str>,
+}
+
+fn changes<'a>(old: &'a BTreeMap<String, String>, new: &'a BTreeMap<String, String>) -> Vec<Change<'a>> {
+    let mut out = Vec::new();
+    for (id, digest) in new {
+        match old.get(id) {
+            None => out.push(Change { id, change: "added", from: None, to: Some(digest) }),
+            Some(before) if before != digest => out.push(Change {
+                id,
+                change: "changed",
+                from: Some(before),
+                to: Some(digest),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (id, digest) in old {
+        if !new.contains_key(id) {
+            out.push(Change { id, change: "removed", from: Some(digest), to: None });
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(b.id));
+    out
+}
+
+fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
+    let (snap, settings) = open(ctx, Selector::Worktree)?;
+    let (inv, findings) = checked(&snap, &settings, InventoryOptions::default())?;
+    let lock_path = inv.lock_path.clone();
+    let style = ctx.style();
+
+    // A rejected plugin has no digest to record: refuse, lock untouched.
+    let rejected: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.plugin.as_ref().is_some_and(|id| inv.plugins.iter().any(|p| &p.id == id && p.rejection.is_some())))
+        .filter(|f| f.kind != crate::findings::Kind::UnlockedPlugin)
+        .collect();
+    if !rejected.is_empty() {
+        match ctx.format() {
+            Format::Json => {
+                #[derive(serde::Serialize)]
+                struct Doc<'a> {
+                    lock: &'a str,
+                    source: &'a str,
+                    written: bool,
+                    refused: bool,
+                    findings: Vec<json::FindingJson<'a>>,
+                }
+                json::write(ctx.out, &Doc {
+                    lock: &lock_path,
+                    source: &inv.source,
+                    written: false,
+                    refused: true,
+                    findings: rejected.iter().map(|f| json::FindingJson::new(f)).collect(),
+                })
+                .map_err(io_out)?;
+            }
+            Format::Human => {
+                for f in &rejected {
+                    human::finding(ctx.err, f, style).map_err(io_out)?;
+                }
+                writeln!(
+                    ctx.err,
+                    "update: refused: {} plugin(s) rejected; {lock_path} is unchanged",
+                    rejected.len()
+                )
+                .map_err(io_out)?;
+            }
+        }
+        return Ok(exit::CHECK_FAILED);
+    }
+
+    let new: BTreeMap<String, String> = inv
+        .plugins
+        .iter()
+        .filter_map(|p| p.digest.as_ref().map(|d| (p.id.clone(), d.clone())))
+        .collect();
+    let old = match &inv.lock {
+        LockState::Parsed { lock, .. } => lock.to_map(),
+        _ => BTreeMap::new(),
+    };
+    let malformed = match &inv.lock {
+        LockState::Malformed { line, column, message } => Some(format!("{lock_path}:{line}:{column}: {message}")),
+        _ => None,
+    };
+    let diff = changes(&old, &new);
+    let rendered = lock::render(&new);
+    let stale = !diff.is_empty() || malformed.is_some() || matches!(inv.lock, LockState::Missing);
+
+    let mut written = false;
+    if !check_only && !to_stdout {
+        let workdir = snap.workdir.clone().ok_or_else(|| {
+            Error::Usage("this repository has no work tree to write the lock into; use --stdout".into())
+        })?;
+        let path = workdir.join(&lock_path);
+        let current = std::fs::read(&path).ok();
+        if current.as_deref() != Some(rendered.as_bytes()) {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
+            }
+            lock::write_atomic(&path, rendered.as_bytes()).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            written = true;
+        }
+    }
+
+    if to_stdout {
+        ctx.out.write_all(rendered.as_bytes()).map_err(io_out)?;
+    } else {
+        match ctx.format() {
+            Format::Json => {
+                #[derive(serde::Serialize)]
+                struct Doc<'a> {
+                    lock: &'a str,
+                    source: &'a str,
+                    written: bool,
+                    refused: bool,
+                    replaced_malformed: Option<&'a str>,
+                    changes: &'a [Change<'a>],
+                }
+                json::write(ctx.out, &Doc {
+                    lock: &lock_path,
+                    source: &inv.source,
+                    written,
+                    refused: false,
+                    replaced_malformed: malformed.as_deref(),
+                    changes: &diff,
+                })
+                .map_err(io_out)?;
+            }
+            Format::Human => {
+                if let Some(why) = &malformed {
+                    let verb = if check_only { "would replace" } else { "replaced" };
+                    writeln!(ctx.out, "update: {verb} a malformed lock ({why})").map_err(io_out)?;
+                }
+                for c in &diff {
+                    let line = match c.change {
+                        "added" => format!("  + {}  {}", c.id, c.to.unwrap_or_default()),
+                        "removed" => format!("  - {}  {}", c.id, c.from.unwrap_or_default()),
+                        _ => format!("  ~ {}  {} -> {}", c.id, c.from.unwrap_or_default(), c.to.unwrap_or_default()),
+                    };
+                    writeln!(ctx.out, "{line}").map_err(io_out)?;
+                }
+                let summary = if check_only {
+                    if stale {
+                        format!("update --check: {lock_path} is out of date ({} entr{} would change); run `plugin-lock update`", diff.len(), if diff.len() == 1 { "y" } else { "ies" })
+                    } else {
+                        format!("update --check: {lock_path} is up to date")
+                    }
+                } else if written {
+                    format!("update: wrote {lock_path} ({} entr{} changed)", diff.len(), if diff.len() == 1 { "y" } else { "ies" })
+                } else {
+                    format!("update: {lock_path} is up to date")
+                };
+                if !ctx.cli.quiet {
+                    writeln!(ctx.out, "{summary} [source {}]", inv.source).map_err(io_out)?;
+                }
+            }
+        }
+    }
+    Ok(if check_only && stale { exit::CHECK_FAILED } else { exit::OK })
+}
+
+/// `digest DIR...`: DIRs are tree paths relative to the current directory, like pathspecs.
+fn digest_dirs(ctx: &mut Ctx<'_>, dirs: &[String], explain: bool) -> Result<u8> {
+    let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
+    let repo = snap.local_repo();
+    let mut reader = snap.reader(&repo);
+    let mut targets = Vec::with_capacity(dirs.len());
+    for dir in dirs {
+        let path = tree_path(&snap.prefix, dir)?;
+        match reader.lookup(BStr::new(&path))? {
+            Some(node) if node.kind == Kind::Dir || node.kind == Kind::Link || node.kind == Kind::Submodule => {
+                targets.push((path, node));
+            }
+            _ => {
+                return Err(Error::Usage(format!(
+                    "`{dir}` is not a directory in the tree ({})",
+                    snap.source
+                )));
+            }
+        }
+    }
+    let options = digest::Options {
+        policy: settings.config.symlinks,
+        records: explain,
+        read_only: false,
+    };
+    let outcomes = snap.par_map(&targets, |reader, (path, node), buf| {
+        digest::plugin(reader, path, node, &options, buf)
+    })?;
+    let mut rejected = false;
+    match ctx.format() {
+        Format::Json => {
+            #[derive(serde::Serialize)]
+            struct Entry<'a> {
+                dir: &'a str,
+                digest: Option<&'a str>,
+                rejection: Option<render::RejectionJson<'a>>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                records: Option<Vec<RecordJson<'a>>>,
+            }
+            #[derive(serde::Serialize)]
+            struct RecordJson<'a> {
+                path: &'a str,
+                size: u64,
+                sha256: &'a str,
+            }
+            let entries: Vec<Entry<'_>> = dirs
+                .iter()
+                .zip(&outcomes)
+                .map(|(dir, o)| Entry {
+                    dir,
+                    digest: o.result.as_ref().ok().map(String::as_str),
+                    rejection: o.result.as_ref().err().map(render::RejectionJson::new),
+                    records: explain.then(|| {
+                        o.records
+                            .iter()
+                            .map(|r| RecordJson { path: &r.path, size: r.size, sha256: &r.sha256 })
+                            .collect()
+                    }),
+                })
+                .collect();
+            rejected = outcomes.iter().any(|o| o.result.is_err());
+            #[derive(serde::Serialize)]
+            struct Doc<'a> {
+                digests: Vec<Entry<'a>>,
+            }
+            json::write(ctx.out, &Doc { digests: entries }).map_err(io_out)?;
+        }
+        Format::Human => {
+            for (dir, o) in dirs.iter().zip(&outcomes) {
+                match &o.result {
+                    Ok(d) => {
+                        for r in &o.records {
+                            writeln!(ctx.out, "{}  {}  {}", r.sha256, r.size, r.path).map_err(io_out)?;
+                        }
+                        writeln!(ctx.out, "{d}  {dir}").map_err(io_out)?;
+                    }
+                    Err(r) => {
+                        rejected = true;
+                        writeln!(ctx.err, "plugin-lock: {dir}: rejected [{}]: {}", r.kind.as_str(), r.message)
+                            .map_err(io_out)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(if rejected { exit::CHECK_FAILED } else { exit::OK })
+}
+
+/// Joins the current directory's prefix and a user path, resolving `.` and `..`.
+fn tree_path(prefix: &str, dir: &str) -> Result<String> {
+    let mut parts: Vec<&str> = prefix.split('/').filter(|p| !p.is_empty()).collect();
+    let normalized = dir.replace('\\', "/");
+    if normalized.starts_with('/') {
+        return Err(Error::Usage(format!("`{dir}`: give a path inside the repository, not an absolute one")));
+    }
+    for c in normalized.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err(Error::Usage(format!("`{dir}` is outside the repository")));
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_paths_are_relative_to_the_prefix() {
+        assert_eq!(tree_path("", "plugins/a/").unwrap(), "plugins/a");
+        assert_eq!(tree_path("plugins", "a").unwrap(), "plugins/a");
+        assert_eq!(tree_path("plugins/a", "..").unwrap(), "plugins");
+        assert_eq!(tree_path("plugins", "./b/../a").unwrap(), "plugins/a");
+        assert!(tree_path("", "..").is_err());
+        assert!(tree_path("", "/etc").is_err());
+    }
+}

@@ -1,0 +1,70 @@
+//! The errors that stop a command before it can judge anything, and their exit codes.
+//!
+//! Findings (a plugin that does not match, a malformed lock) are not errors: they are
+//! results, reported and judged. These are the cases where the tool could not run as
+//! asked (exit 2) or broke (exit 1).
+
+use std::path::PathBuf;
+
+/// Exit codes, the same for every command (DESIGN.md).
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const INTERNAL: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const CHECK_FAILED: u8 = 4;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: not a git repository (or any of its parents): {cause}")]
+    NotARepository { path: PathBuf, cause: String },
+    #[error("unknown revision `{rev}`: {cause}")]
+    UnknownRevision { rev: String, cause: String },
+    #[error("{file}:{line}:{column}: {message}")]
+    Config {
+        file: String,
+        line: u32,
+        column: u32,
+        message: String,
+    },
+    #[error("{0}")]
+    Usage(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("git: {0}")]
+    Git(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Internal(_) => exit::INTERNAL,
+            _ => exit::USAGE,
+        }
+    }
+
+    /// A gix error with its whole cause chain: gix's `Display` shows only the top line.
+    pub fn git(err: &gix::Error) -> Error {
+        Error::Git(chain(err))
+    }
+}
+
+/// Joins an error's messages, outermost first, skipping repeats.
+pub fn chain(err: &gix::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for e in err.iter_errors() {
+        let msg = e.to_string();
+        if !parts.iter().any(|p| p.contains(&msg)) {
+            parts.push(msg);
+        }
+    }
+    parts.join(": ")
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,247 @@
+//! Findings: every kind with its default severity, the finding itself (always located
+//! at a file and a line ≥ 1), the `severity:` overrides, and the report order.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::{Level, SeverityOverride};
+use crate::error::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+macro_rules! kinds {
+    ($( $variant:ident => $name:literal, $default:ident, contract: $contract:literal, $summary:literal; )*) => {
+        /// A stable finding kind (DESIGN.md's table).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Kind { $( $variant, )* }
+
+        impl Kind {
+            pub const ALL: &'static [Kind] = &[$( Kind::$variant, )*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $( Kind::$variant => $name, )* }
+            }
+
+            pub fn default_severity(self) -> Severity {
+                match self { $( Kind::$variant => Severity::$default, )* }
+            }
+
+            /// Part of the integrity contract: `severity:` cannot lower it.
+            pub fn is_contract(self) -> bool {
+                match self { $( Kind::$variant => $contract, )* }
+            }
+
+            /// One line on what the kind means (rule descriptions, `--help`).
+            pub fn summary(self) -> &'static str {
+                match self { $( Kind::$variant => $summary, )* }
+            }
+
+            pub fn from_name(name: &str) -> Option<Kind> {
+                Kind::ALL.iter().copied().find(|k| k.as_str() == name)
+            }
+        }
+    };
+}
+
+kinds! {
+    IntegrityMismatch => "integrity_mismatch", Error, contract: true,
+        "A plugin's digest differs from its lock entry.";
+    UnlockedPlugin => "unlocked_plugin", Error, contract: true,
+        "A plugin directory has no lock entry.";
+    MissingPluginDirectory => "missing_plugin_directory", Error, contract: true,
+        "A lock entry has no plugin directory.";
+    MissingManifest => "missing_manifest", Error, contract: false,
+        "A plugin directory has no manifest.";
+    SchemaViolation => "schema_violation", Error, contract: false,
+        "A manifest does not parse or breaks the schema.";
+    SymlinkEscape => "symlink_escape", Error, contract: true,
+        "A symlink points outside its plugin or the repository.";
+    SymlinkLoop => "symlink_loop", Error, contract: true,
+        "A symlink does not resolve within 40 links.";
+    DanglingSymlink => "dangling_symlink", Error, contract: true,
+        "A symlink points to nothing in the tree.";
+    UnsupportedEntry => "unsupported_entry", Error, contract: true,
+        "A submodule, or a symlink to a directory, where a plugin file or directory should be.";
+    UnsupportedPath => "unsupported_path", Error, contract: true,
+        "A file name that is not UTF-8 or contains a control character.";
+    LockMalformed => "lock_malformed", Error, contract: true,
+        "The lock is not a flat JSON object of plugin id to 64 lowercase hex digits.";
+    LockMissing => "lock_missing", Error, contract: true,
+        "Plugins exist but the lock does not.";
+    LockNotCanonical => "lock_not_canonical", Warning, contract: false,
+        "The lock's bytes differ from what `plugin-lock update` writes.";
+    CodeownersMissing => "codeowners_missing", Warning, contract: false,
+        "No CODEOWNERS file.";
+    CodeownersSyntax => "codeowners_syntax", Error, contract: false,
+        "A CODEOWNERS line that GitHub would skip.";
+    CodeownersDuplicatePattern => "codeowners_duplicate_pattern", Warning, contract: false,
+        "The same CODEOWNERS pattern on two lines.";
+    CodeownersShadowedRule => "codeowners_shadowed_rule", Warning, contract: false,
+        "A CODEOWNERS rule that decides no file because later rules win.";
+    CodeownersMultipleFiles => "codeowners_multiple_files", Warning, contract: false,
+        "More than one CODEOWNERS location has a file.";
+    LockNotOwned => "lock_not_owned", Error, contract: false,
+        "The lock or the configuration is not owned by the required owners.";
+    PluginNotOwned => "plugin_not_owned", Error, contract: false,
+        "A plugin has files with no owner.";
+    LockOwnershipChanged => "lock_ownership_changed", Error, contract: false,
+        "CODEOWNERS changed who owns the lock or the configuration.";
+    ApprovalMissing => "approval_missing", Error, contract: false,
+        "The lock or configuration changed without an approval from a required owner.";
+    ApprovalUnverifiable => "approval_unverifiable", Warning, contract: false,
+        "The GitHub API refused an approval lookup.";
+    BaseUnavailable => "base_unavailable", Warning, contract: false,
+        "The base revision is not in the repository.";
+}
+
+/// One finding. `message` says what happened and what to do.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub kind: Kind,
+    pub severity: Severity,
+    pub plugin: Option<String>,
+    pub path: String,
+    pub line: u32,
+    pub column: Option<u32>,
+    /// The headline: what is wrong, in one line.
+    pub title: String,
+    /// Detail lines for people (`expected: …`).
+    pub notes: Vec<(String, String)>,
+    /// What to do about it; integrity findings name the command that fixes them.
+    pub help: Option<String>,
+    /// Kind-specific fields of the JSON shape.
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+impl Finding {
+    pub fn new(kind: Kind, path: impl Into<String>, line: u32, title: impl Into<String>) -> Finding {
+        Finding {
+            kind,
+            severity: kind.default_severity(),
+            plugin: None,
+            path: path.into(),
+            line: line.max(1),
+            column: None,
+            title: title.into(),
+            notes: Vec::new(),
+            help: None,
+            fields: BTreeMap::new(),
+        }
+    }
+
+    pub fn plugin(mut self, id: impl Into<String>) -> Finding {
+        self.plugin = Some(id.into());
+        self
+    }
+
+    pub fn column(mut self, column: u32) -> Finding {
+        self.column = Some(column.max(1));
+        self
+    }
+
+    pub fn note(mut self, label: impl Into<String>, value: impl Into<String>) -> Finding {
+        self.notes.push((label.into(), value.into()));
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Finding {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn field(mut self, name: &str, value: impl Into<serde_json::Value>) -> Finding {
+        self.fields.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// The whole message in one string: headline, then what to do.
+    pub fn message(&self) -> String {
+        match &self.help {
+            Some(help) => format!("{}. {help}", self.title),
+            None => self.title.clone(),
+        }
+    }
+}
+
+/// The `severity:` map, validated: known kinds only, the integrity contract not lowered.
+#[derive(Debug, Clone, Default)]
+pub struct Levels(BTreeMap<Kind, Level>);
+
+impl Levels {
+    pub fn from_config(overrides: &[SeverityOverride], file: &str) -> Result<Levels, Error> {
+        let mut map = BTreeMap::new();
+        for o in overrides {
+            let err = |message: String| Error::Config {
+                file: file.to_owned(),
+                line: o.line,
+                column: o.column,
+                message,
+            };
+            let kind = Kind::from_name(&o.kind).ok_or_else(|| {
+                err(format!(
+                    "unknown finding kind `{}` under `severity` (known: {})",
+                    o.kind,
+                    Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+            if kind.is_contract() && o.level != Level::Error {
+                return Err(err(format!(
+                    "`{}` is part of the integrity contract and is always an error",
+                    o.kind
+                )));
+            }
+            map.insert(kind, o.level);
+        }
+        Ok(Levels(map))
+    }
+
+    /// Applies the overrides, drops what is `off`, and sorts by (path, line, kind, plugin).
+    pub fn apply(&self, findings: Vec<Finding>) -> Vec<Finding> {
+        let mut out: Vec<Finding> = findings
+            .into_iter()
+            .filter_map(|mut f| {
+                match self.0.get(&f.kind) {
+                    Some(Level::Off) => return None,
+                    Some(Level::Error) => f.severity = Severity::Error,
+                    Some(Level::Warning) => f.severity = Severity::Warning,
+                    None => {}
+                }
+                Some(f)
+            })
+            .collect();
+        sort(&mut out);
+        out
+    }
+}
+
+pub fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (&a.path, a.line, a.kind.as_str(), &a.plugin, a.column, &a.title).cmp(&(
+            &b.path,
+            b.line,
+            b.kind.as_str(),
+            &b.plugin,
+            b.column,
+            &b.title,
+        ))
+    });
+}
+
+pub fn count(findings: &[Finding], severity: Severity) -> usize {
+    findings.iter().filter(|f| f.severity == severity).count()
+}

@@ -1,0 +1,160 @@
+//! Output for people: compiler-style diagnostics, a one-line verdict, tables.
+
+use std::io::{self, Write};
+
+use crate::check::{Inventory, PluginState};
+use crate::findings::{Finding, Severity, count};
+
+/// ANSI styling, on only when the caller decided colour is wanted.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+    fn severity(&self, severity: Severity, text: &str) -> String {
+        match severity {
+            Severity::Error => self.paint("1;31", text),
+            Severity::Warning => self.paint("1;33", text),
+        }
+    }
+    fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+    fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+}
+
+/// One block per finding: `error[kind]: title`, ` --> file:line`, notes, help.
+pub fn finding(out: &mut dyn Write, f: &Finding, style: Style) -> io::Result<()> {
+    let head = format!("{}[{}]", f.severity.as_str(), f.kind.as_str());
+    writeln!(out, "{}: {}", style.severity(f.severity, &head), style.bold(&f.title))?;
+    let location = match f.column {
+        Some(column) => format!("{}:{}:{}", f.path, f.line, column),
+        None => format!("{}:{}", f.path, f.line),
+    };
+    writeln!(out, "  {} {}", style.dim("-->"), location)?;
+    let width = f.notes.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
+    for (label, value) in &f.notes {
+        writeln!(out, "   {} {label}:{:pad$} {value}", style.dim("="), "", pad = width - label.len())?;
+    }
+    if let Some(help) = &f.help {
+        writeln!(out, "   {} help: {help}", style.dim("="))?;
+    }
+    writeln!(out)
+}
+
+pub struct Verdict<'a> {
+    pub command: &'a str,
+    pub source: &'a str,
+    pub lock_path: &'a str,
+    pub plugins: usize,
+}
+
+/// The findings, then one line that says pass or fail and why. `quiet` keeps only errors.
+pub fn report(
+    out: &mut dyn Write,
+    findings: &[Finding],
+    verdict: &Verdict<'_>,
+    style: Style,
+    quiet: bool,
+) -> io::Result<()> {
+    for f in findings {
+        if quiet && f.severity != Severity::Error {
+            continue;
+        }
+        finding(out, f, style)?;
+    }
+    if quiet {
+        return Ok(());
+    }
+    let errors = count(findings, Severity::Error);
+    let warnings = count(findings, Severity::Warning);
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let line = if errors == 0 {
+        format!(
+            "{}: {} {} {} ({}, {})",
+            verdict.command,
+            style.paint("1;32", "ok"),
+            plural(verdict.plugins, "plugin"),
+            if verdict.plugins == 1 { "matches" } else { "match" },
+            verdict.lock_path,
+            plural(warnings, "warning"),
+        )
+    } else {
+        format!(
+            "{}: {} {}, {}; {} checked against {}",
+            verdict.command,
+            style.paint("1;31", "FAILED"),
+            plural(errors, "error"),
+            plural(warnings, "warning"),
+            plural(verdict.plugins, "plugin"),
+            verdict.lock_path,
+        )
+    };
+    writeln!(out, "{line} [source {}]", verdict.source)
+}
+
+fn short(hex: Option<&str>) -> String {
+    hex.map_or_else(|| "-".to_owned(), |h| h.chars().take(12).collect())
+}
+
+/// `list`: a table of plugins.
+pub fn inventory(out: &mut dyn Write, inv: &Inventory, verbose: bool) -> io::Result<()> {
+    let rows: Vec<[String; 5]> = inv
+        .plugins
+        .iter()
+        .map(|p: &PluginState| {
+            let digest = match &p.rejection {
+                Some(r) => r.kind.as_str().to_owned(),
+                None if verbose => p.digest.clone().unwrap_or_else(|| "-".into()),
+                None => short(p.digest.as_deref()),
+            };
+            let locked = if verbose {
+                p.locked.clone().unwrap_or_else(|| "-".into())
+            } else {
+                short(p.locked.as_deref())
+            };
+            [
+                p.id.clone(),
+                p.version().unwrap_or("-").to_owned(),
+                p.status.as_str().to_owned(),
+                digest,
+                locked,
+            ]
+        })
+        .collect();
+    let header = ["ID", "VERSION", "STATUS", "DIGEST", "LOCKED"].map(str::to_owned);
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    writeln!(
+        out,
+        "{} plugin(s) in {} [source {}]",
+        inv.plugins.iter().filter(|p| p.status != crate::check::Status::MissingDirectory).count(),
+        inv.lock_path,
+        inv.source
+    )
+}

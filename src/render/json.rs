@@ -1,0 +1,79 @@
+//! Machine-readable output: the shapes DESIGN.md fixes, byte-identical for the same
+//! inputs (findings sorted, maps ordered).
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::PluginJson;
+use crate::check::Inventory;
+use crate::findings::{Finding, Severity};
+
+#[derive(Serialize)]
+pub struct FindingJson<'a> {
+    pub kind: &'static str,
+    pub severity: &'static str,
+    pub plugin: Option<&'a str>,
+    pub path: &'a str,
+    pub line: u32,
+    pub column: Option<u32>,
+    pub message: String,
+    #[serde(flatten)]
+    pub fields: &'a std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl<'a> FindingJson<'a> {
+    pub fn new(f: &'a Finding) -> Self {
+        FindingJson {
+            kind: f.kind.as_str(),
+            severity: f.severity.as_str(),
+            plugin: f.plugin.as_deref(),
+            path: &f.path,
+            line: f.line,
+            column: f.column,
+            message: f.message(),
+            fields: &f.fields,
+        }
+    }
+}
+
+/// Pretty-printed JSON and a final newline.
+pub fn write(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+pub fn verify(out: &mut dyn Write, inv: &Inventory, findings: &[Finding]) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        source: &'a str,
+        verdict: &'static str,
+        findings: Vec<FindingJson<'a>>,
+        plugins: Vec<PluginJson<'a>>,
+    }
+    let failed = findings.iter().any(|f| f.severity == Severity::Error);
+    write(
+        out,
+        &Doc {
+            source: &inv.source,
+            verdict: if failed { "fail" } else { "pass" },
+            findings: findings.iter().map(FindingJson::new).collect(),
+            plugins: inv.plugins.iter().map(PluginJson::new).collect(),
+        },
+    )
+}
+
+pub fn list(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        source: &'a str,
+        plugins: Vec<PluginJson<'a>>,
+    }
+    write(
+        out,
+        &Doc {
+            source: &inv.source,
+            plugins: inv.plugins.iter().map(PluginJson::new).collect(),
+        },
+    )
+}

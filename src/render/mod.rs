@@ -1,0 +1,53 @@
+//! Renderers: one module per output format. Each takes what a command computed and a
+//! writer; none decides anything.
+
+pub mod human;
+pub mod json;
+
+use crate::check::PluginState;
+use crate::digest::Rejection;
+
+/// The plugin shape shared by `list` and `verify` JSON (DESIGN.md).
+#[derive(serde::Serialize)]
+pub struct PluginJson<'a> {
+    pub id: &'a str,
+    pub dir: &'a str,
+    pub version: Option<&'a str>,
+    pub digest: Option<&'a str>,
+    pub rejection: Option<RejectionJson<'a>>,
+    pub locked: Option<&'a str>,
+    pub status: &'static str,
+    pub owners: &'a [String],
+}
+
+#[derive(serde::Serialize)]
+pub struct RejectionJson<'a> {
+    pub kind: &'static str,
+    pub path: &'a str,
+    pub message: &'a str,
+}
+
+impl<'a> RejectionJson<'a> {
+    pub fn new(r: &'a Rejection) -> Self {
+        RejectionJson {
+            kind: r.kind.as_str(),
+            path: &r.path,
+            message: &r.message,
+        }
+    }
+}
+
+impl<'a> PluginJson<'a> {
+    pub fn new(p: &'a PluginState) -> Self {
+        PluginJson {
+            id: &p.id,
+            dir: &p.dir,
+            version: p.version(),
+            digest: p.digest.as_deref(),
+            rejection: p.rejection.as_ref().map(RejectionJson::new),
+            locked: p.locked.as_deref(),
+            status: p.status.as_str(),
+            owners: &p.owners,
+        }
+    }
+}

@@ -1,0 +1,623 @@
+//! Tree sources: one git tree `T` to read everything from — a revision's tree, the
+//! index, or the work tree as `git add -A` would store it — opened with gix.
+//!
+//! A [`Snapshot`] is shared by all threads; each thread reads through its own
+//! [`Reader`] (a thread-local gix handle and, for the work tree, its filter pipeline).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+use gix::bstr::{BStr, BString, ByteSlice};
+use gix::objs::Find;
+use gix::objs::tree::EntryKind;
+
+use crate::error::{Error, Result, chain};
+
+/// What a tree entry is, as far as the digest cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Dir,
+    File,
+    Link,
+    Submodule,
+}
+
+/// One entry of `T`. `id` is the object id where `T` has one (not in the work tree).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub kind: Kind,
+    pub id: Option<ObjectId>,
+}
+
+/// Which tree to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    Rev(String),
+    Index,
+    Worktree,
+}
+
+/// A regular file read whole, with a size cap checked before reading.
+pub enum FileRead {
+    Bytes(Vec<u8>),
+    TooLarge(u64),
+    /// The path exists but is not a regular file (a directory, link or submodule).
+    NotAFile(Kind),
+}
+
+pub struct Snapshot {
+    repo: gix::ThreadSafeRepository,
+    /// The commit id for a revision, else `index` or `worktree`.
+    pub source: String,
+    /// The tree id of a revision (None for the index and the work tree).
+    pub tree_id: Option<ObjectId>,
+    /// The current directory relative to the work tree, `/`-separated, empty at the top.
+    pub prefix: String,
+    /// The work tree, when the repository has one.
+    pub workdir: Option<PathBuf>,
+    tree: TreeData,
+}
+
+enum TreeData {
+    /// A git tree, walked lazily from its root.
+    Git(ObjectId),
+    /// A flat map of non-directory entries (directories are implied by their paths).
+    Flat {
+        entries: BTreeMap<BString, Node>,
+        worktree: bool,
+    },
+}
+
+/// Opens the repository that contains the current directory (bare ones too).
+pub fn open_repo() -> Result<gix::ThreadSafeRepository> {
+    let cwd = std::env::current_dir().map_err(|source| Error::Io {
+        path: PathBuf::from("."),
+        source,
+    })?;
+    gix::ThreadSafeRepository::discover_with_environment_overrides(&cwd).map_err(|e| {
+        Error::NotARepository {
+            path: cwd.clone(),
+            cause: chain(&e),
+        }
+    })
+}
+
+impl Snapshot {
+    pub fn open(repo: gix::ThreadSafeRepository, selector: &Selector) -> Result<Snapshot> {
+        let local = repo.to_thread_local();
+        let workdir = local.workdir().map(Path::to_path_buf);
+        let prefix = match local.prefix() {
+            Ok(Some(p)) => gix::path::to_unix_separators_on_windows(
+                gix::path::into_bstr(p).map_err(|e| Error::Usage(e.to_string()))?,
+            )
+            .to_str_lossy()
+            .trim_end_matches('/')
+            .to_owned(),
+            _ => String::new(),
+        };
+        let (source, tree_id, tree) = match selector {
+            Selector::Rev(rev) => {
+                let (label, tree) = resolve_rev(&local, rev)?;
+                (label, Some(tree), TreeData::Git(tree))
+            }
+            Selector::Index => (
+                "index".to_owned(),
+                None,
+                TreeData::Flat {
+                    entries: index_entries(&local)?,
+                    worktree: false,
+                },
+            ),
+            Selector::Worktree => {
+                if workdir.is_none() {
+                    return Err(Error::Usage(
+                        "--worktree needs a work tree, and this repository is bare; use --rev"
+                            .into(),
+                    ));
+                }
+                (
+                    "worktree".to_owned(),
+                    None,
+                    TreeData::Flat {
+                        entries: worktree_entries(&local)?,
+                        worktree: true,
+                    },
+                )
+            }
+        };
+        Ok(Snapshot {
+            repo,
+            source,
+            tree_id,
+            prefix,
+            workdir,
+            tree,
+        })
+    }
+
+    /// A gix handle for the calling thread, to build a [`Reader`] with.
+    pub fn local_repo(&self) -> gix::Repository {
+        self.repo.to_thread_local()
+    }
+
+    pub fn reader<'a>(&'a self, repo: &'a gix::Repository) -> Reader<'a> {
+        Reader {
+            snap: self,
+            repo,
+            pipeline: None,
+        }
+    }
+
+    /// Resolves a revision to a commit id (or a tree id, for `REV^{tree}`).
+    pub fn resolve_commit(&self, rev: &str) -> Result<String> {
+        resolve_rev(&self.repo.to_thread_local(), rev).map(|(label, _)| label)
+    }
+}
+
+fn resolve_rev(repo: &gix::Repository, rev: &str) -> Result<(String, ObjectId)> {
+    let unknown = |e: &gix::Error| Error::UnknownRevision {
+        rev: rev.to_owned(),
+        cause: chain(e),
+    };
+    let id = repo.rev_parse_single(rev).map_err(|e| unknown(&e))?;
+    let object = id.object().map_err(|e| unknown(&e))?;
+    // Annotated tags peel to their commit; a tree spec (`HEAD^{tree}`) stays a tree.
+    match object.clone().peel_to_commit() {
+        Ok(commit) => {
+            let tree = commit.tree_id().map_err(|e| unknown(&e))?;
+            Ok((commit.id.to_string(), tree.detach()))
+        }
+        Err(_) => {
+            let tree = object.peel_to_tree().map_err(|e| unknown(&e))?;
+            Ok((tree.id.to_string(), tree.id))
+        }
+    }
+}
+
+fn kind_of(mode: gix::objs::tree::EntryMode) -> Kind {
+    match mode.kind() {
+        EntryKind::Tree => Kind::Dir,
+        EntryKind::Blob | EntryKind::BlobExecutable => Kind::File,
+        EntryKind::Link => Kind::Link,
+        EntryKind::Commit => Kind::Submodule,
+    }
+}
+
+fn index_entries(repo: &gix::Repository) -> Result<BTreeMap<BString, Node>> {
+    let index = repo.index_or_empty().map_err(|e| Error::git(&e))?;
+    let mut out = BTreeMap::new();
+    for entry in index.entries() {
+        if entry.flags.contains(gix::index::entry::Flags::INTENT_TO_ADD) {
+            continue; // `git add -N` records intent, not content
+        }
+        let path = entry.path(&index);
+        if entry.stage_raw() != 0 {
+            return Err(Error::Usage(format!(
+                "the index has an unresolved merge conflict at `{path}`; resolve it or use --rev"
+            )));
+        }
+        let kind = if entry.mode.is_submodule() {
+            Kind::Submodule
+        } else if entry.mode == gix::index::entry::Mode::SYMLINK {
+            Kind::Link
+        } else if entry.mode == gix::index::entry::Mode::DIR {
+            return Err(Error::Usage(
+                "sparse indexes are not supported; run `git sparse-checkout disable` or use --rev"
+                    .into(),
+            ));
+        } else {
+            Kind::File
+        };
+        out.insert(
+            path.to_owned(),
+            Node {
+                kind,
+                id: Some(entry.id),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Every file `git add -A` would stage: tracked and untracked, not ignored, present on
+/// disk. Sparse-checkout entries that are not on disk keep their staged blob.
+fn worktree_entries(repo: &gix::Repository) -> Result<BTreeMap<BString, Node>> {
+    use gix::dir::entry::{Kind as DiskKind, Status};
+    let index = repo.index_or_empty().map_err(|e| Error::git(&e))?;
+    let options = repo
+        .dirwalk_options()
+        .map_err(|e| Error::git(&e))?
+        .emit_tracked(true)
+        .emit_untracked(gix::dir::walk::EmissionMode::Matching)
+        .emit_ignored(None)
+        .emit_pruned(false)
+        .recurse_repositories(false)
+        .emit_empty_directories(false);
+    let mut collect = gix::dir::walk::delegate::Collect::default();
+    let interrupt = std::sync::atomic::AtomicBool::new(false);
+    repo.dirwalk(
+        &index,
+        None::<&BStr>,
+        &interrupt,
+        options,
+        &mut collect,
+    )
+    .map_err(|e| Error::git(&e))?;
+    let mut out = BTreeMap::new();
+    for (entry, _) in collect.unorded_entries {
+        if !matches!(entry.status, Status::Tracked | Status::Untracked) {
+            continue;
+        }
+        let kind = match entry.disk_kind {
+            Some(DiskKind::File) => Kind::File,
+            Some(DiskKind::Symlink) => Kind::Link,
+            Some(DiskKind::Repository) => Kind::Submodule,
+            _ => continue,
+        };
+        out.insert(entry.rela_path, Node { kind, id: None });
+    }
+    for entry in index.entries() {
+        if entry
+            .flags
+            .contains(gix::index::entry::Flags::SKIP_WORKTREE)
+        {
+            let path = entry.path(&index).to_owned();
+            out.entry(path).or_insert(Node {
+                kind: if entry.mode == gix::index::entry::Mode::SYMLINK {
+                    Kind::Link
+                } else {
+                    Kind::File
+                },
+                id: Some(entry.id),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Reads `T` for one thread.
+pub struct Reader<'a> {
+    snap: &'a Snapshot,
+    repo: &'a gix::Repository,
+    pipeline: Option<(gix::filter::Pipeline<'a>, gix::worktree::IndexPersistedOrInMemory)>,
+}
+
+/// `a/b` + `c` → `a/b/c`; `` + `c` → `c`.
+pub fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+impl<'a> Reader<'a> {
+    /// The entry at `path` (`/`-separated, relative to the top of `T`; empty is the root).
+    pub fn lookup(&mut self, path: &BStr) -> Result<Option<Node>> {
+        match &self.snap.tree {
+            TreeData::Git(root) => {
+                if path.is_empty() {
+                    return Ok(Some(Node {
+                        kind: Kind::Dir,
+                        id: Some(*root),
+                    }));
+                }
+                let tree = self.repo.find_tree(*root).map_err(|e| Error::git(&e))?;
+                let entry = tree
+                    .lookup_entry(path.split_str("/"))
+                    .map_err(|e| Error::git(&e))?;
+                Ok(entry.map(|e| Node {
+                    kind: kind_of(e.mode()),
+                    id: Some(e.object_id()),
+                }))
+            }
+            TreeData::Flat { entries, .. } => {
+                if path.is_empty() {
+                    return Ok(Some(Node {
+                        kind: Kind::Dir,
+                        id: None,
+                    }));
+                }
+                if let Some(node) = entries.get(path) {
+                    return Ok(Some(node.clone()));
+                }
+                let mut dir = path.to_owned();
+                dir.push(b'/');
+                let is_dir = entries
+                    .range::<BString, _>(dir.clone()..)
+                    .next()
+                    .is_some_and(|(k, _)| k.starts_with(&dir));
+                Ok(is_dir.then_some(Node {
+                    kind: Kind::Dir,
+                    id: None,
+                }))
+            }
+        }
+    }
+
+    /// The immediate children of the directory `dir` (whose node is `node`), in byte order.
+    pub fn children(&mut self, dir: &BStr, node: &Node) -> Result<Vec<(BString, Node)>> {
+        match &self.snap.tree {
+            TreeData::Git(_) => {
+                let Some(id) = node.id else {
+                    return Ok(Vec::new());
+                };
+                let tree = self.repo.find_tree(id).map_err(|e| Error::git(&e))?;
+                let decoded = tree.decode().map_err(|e| Error::Git(e.to_string()))?;
+                let mut out: Vec<(BString, Node)> = decoded
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        (
+                            e.filename.to_owned(),
+                            Node {
+                                kind: kind_of(e.mode),
+                                id: Some(e.oid.to_owned()),
+                            },
+                        )
+                    })
+                    .collect();
+                out.sort_by(|a, b| a.0.cmp(&b.0));
+                Ok(out)
+            }
+            TreeData::Flat { entries, .. } => {
+                let prefix = dir_prefix(dir);
+                let mut out: Vec<(BString, Node)> = Vec::new();
+                for (path, node) in range_prefix(entries, &prefix) {
+                    let rest = &path[prefix.len()..];
+                    match rest.find_byte(b'/') {
+                        Some(slash) => {
+                            let name = &rest[..slash];
+                            if out.last().is_none_or(|(n, _)| n.as_slice() != name) {
+                                out.push((
+                                    name.into(),
+                                    Node {
+                                        kind: Kind::Dir,
+                                        id: None,
+                                    },
+                                ));
+                            }
+                        }
+                        None => out.push((rest.into(), node.clone())),
+                    }
+                }
+                // Files and directories interleave in byte order of full paths; sort by name.
+                out.sort_by(|a, b| a.0.cmp(&b.0));
+                out.dedup_by(|a, b| a.0 == b.0);
+                Ok(out)
+            }
+        }
+    }
+
+    /// Every non-directory entry below `dir`, as paths relative to `dir`, in no set order.
+    pub fn walk(&mut self, dir: &BStr, node: &Node, out: &mut Vec<(BString, Node)>) -> Result<()> {
+        match &self.snap.tree {
+            TreeData::Git(_) => {
+                let Some(root) = node.id else {
+                    return Ok(());
+                };
+                let mut stack: Vec<(BString, ObjectId)> = vec![(BString::default(), root)];
+                while let Some((rel, id)) = stack.pop() {
+                    let tree = self.repo.find_tree(id).map_err(|e| Error::git(&e))?;
+                    let decoded = tree.decode().map_err(|e| Error::Git(e.to_string()))?;
+                    for e in &decoded.entries {
+                        let mut path = rel.clone();
+                        if !path.is_empty() {
+                            path.push(b'/');
+                        }
+                        path.extend_from_slice(e.filename);
+                        let kind = kind_of(e.mode);
+                        if kind == Kind::Dir {
+                            stack.push((path, e.oid.to_owned()));
+                        } else {
+                            out.push((
+                                path,
+                                Node {
+                                    kind,
+                                    id: Some(e.oid.to_owned()),
+                                },
+                            ));
+                        }
+                    }
+                }
+                Ok(())
+            }
+            TreeData::Flat { entries, .. } => {
+                let prefix = dir_prefix(dir);
+                out.extend(
+                    range_prefix(entries, &prefix)
+                        .map(|(path, node)| (path[prefix.len()..].into(), node.clone())),
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// The size of a file's content as `T` stores it, without reading it where possible.
+    pub fn size(&mut self, path: &BStr, node: &Node) -> Result<u64> {
+        if let Some(id) = node.id {
+            let header = self.repo.find_header(id).map_err(|e| Error::git(&e))?;
+            return Ok(header.size());
+        }
+        let full = self.disk_path(path)?;
+        std::fs::symlink_metadata(&full)
+            .map(|m| m.len())
+            .map_err(|source| Error::Io { path: full, source })
+    }
+
+    /// The bytes `T` stores for a file or link entry (a link's target string), read into
+    /// `buf` (reused across calls: one buffer per thread).
+    pub fn read<'b>(&mut self, path: &BStr, node: &Node, buf: &'b mut Vec<u8>) -> Result<&'b [u8]> {
+        buf.clear();
+        if let Some(id) = node.id {
+            let data = self
+                .repo
+                .objects
+                .try_find(&id, buf)
+                .map_err(|e| Error::Git(format!("reading {path}: {e}")))?
+                .ok_or_else(|| Error::Git(format!("object {id} of `{path}` is missing")))?;
+            return Ok(data.data);
+        }
+        let full = self.disk_path(path)?;
+        let io = |source| Error::Io {
+            path: full.clone(),
+            source,
+        };
+        if node.kind == Kind::Link {
+            let target = std::fs::read_link(&full).map_err(io)?;
+            let target = gix::path::into_bstr(target).map_err(|e| Error::Usage(e.to_string()))?;
+            buf.extend_from_slice(&gix::path::to_unix_separators_on_windows(target));
+            return Ok(&buf[..]);
+        }
+        let file = std::fs::File::open(&full).map_err(io)?;
+        self.convert_to_git(path, file, buf)?;
+        Ok(&buf[..])
+    }
+
+    /// Reads a regular file at `path` whole, unless it is over `cap` bytes.
+    pub fn read_file(&mut self, path: &str, cap: usize) -> Result<Option<FileRead>> {
+        let path = BStr::new(path);
+        let Some(node) = self.lookup(path)? else {
+            return Ok(None);
+        };
+        if node.kind != Kind::File {
+            return Ok(Some(FileRead::NotAFile(node.kind)));
+        }
+        let size = self.size(path, &node)?;
+        if size > cap as u64 {
+            return Ok(Some(FileRead::TooLarge(size)));
+        }
+        let mut buf = Vec::new();
+        let bytes = self.read(path, &node, &mut buf)?.to_vec();
+        if bytes.len() > cap {
+            return Ok(Some(FileRead::TooLarge(bytes.len() as u64)));
+        }
+        Ok(Some(FileRead::Bytes(bytes)))
+    }
+
+    fn disk_path(&self, path: &BStr) -> Result<PathBuf> {
+        let workdir = self
+            .snap
+            .workdir
+            .as_deref()
+            .ok_or_else(|| Error::Internal("a work-tree read without a work tree".into()))?;
+        let rel = gix::path::from_bstr(path).map_err(|e| Error::Usage(e.to_string()))?;
+        Ok(workdir.join(rel))
+    }
+
+    /// Runs git's clean conversion (autocrlf, eol and text attributes, clean filters).
+    fn convert_to_git(&mut self, path: &BStr, file: std::fs::File, buf: &mut Vec<u8>) -> Result<()> {
+        if self.pipeline.is_none() {
+            let pipeline = self.repo.filter_pipeline(None).map_err(|e| Error::git(&e))?;
+            self.pipeline = Some(pipeline);
+        }
+        let Some((pipeline, index)) = self.pipeline.as_mut() else {
+            return Err(Error::Internal("filter pipeline missing".into()));
+        };
+        let rel = gix::path::from_bstr(path).map_err(|e| Error::Usage(e.to_string()))?;
+        let io = |source| Error::Io {
+            path: rel.to_path_buf(),
+            source,
+        };
+        use gix::filter::plumbing::pipeline::convert::ToGitOutcome;
+        match pipeline
+            .convert_to_git(file, &rel, index)
+            .map_err(|e| Error::Git(format!("converting {path}: {}", chain(&e))))?
+        {
+            ToGitOutcome::Unchanged(mut r) => {
+                r.read_to_end(buf).map_err(io)?;
+            }
+            ToGitOutcome::Buffer(b) => buf.extend_from_slice(b),
+            ToGitOutcome::Process(mut r) => {
+                r.read_to_end(buf).map_err(io)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn dir_prefix(dir: &BStr) -> BString {
+    let mut prefix = dir.to_owned();
+    if !prefix.is_empty() {
+        prefix.push(b'/');
+    }
+    prefix
+}
+
+fn range_prefix<'m>(
+    entries: &'m BTreeMap<BString, Node>,
+    prefix: &BString,
+) -> impl Iterator<Item = (&'m BString, &'m Node)> {
+    let owned = prefix.clone();
+    entries
+        .range::<BString, _>(prefix.clone()..)
+        .take_while(move |(k, _)| k.starts_with(&owned))
+}
+
+impl Snapshot {
+    /// Runs `job` over `items` on every core, each thread with its own gix handle, reader
+    /// and reused blob buffer. Results keep the items' order; the first error wins.
+    pub fn par_map<T, R, F>(&self, items: &[T], job: F) -> Result<Vec<R>>
+    where
+        T: Sync,
+        R: Send,
+        F: Fn(&mut Reader<'_>, &T, &mut Vec<u8>) -> Result<R> + Sync,
+    {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        // PLUGIN_LOCK_THREADS pins the worker count (benchmarks compare 1 and 2).
+        let threads = std::env::var("PLUGIN_LOCK_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .min(items.len())
+            .max(1);
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let work = || -> Result<Vec<(usize, R)>> {
+            let repo = self.local_repo();
+            let mut reader = self.reader(&repo);
+            let mut buf = Vec::new();
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= items.len() || failed.load(Ordering::Relaxed) {
+                    return Ok(done);
+                }
+                match job(&mut reader, &items[i], &mut buf) {
+                    Ok(r) => done.push((i, r)),
+                    Err(e) => {
+                        failed.store(true, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        let parts: Vec<Result<Vec<(usize, R)>>> = if threads == 1 {
+            vec![work()]
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err(Error::Internal("a worker thread panicked".into())))
+                    })
+                    .collect()
+            })
+        };
+        let mut slots: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+        for part in parts {
+            for (i, r) in part? {
+                slots[i] = Some(r);
+            }
+        }
+        slots
+            .into_iter()
+            .map(|r| r.ok_or_else(|| Error::Internal("a work item was not done".into())))
+            .collect()
+    }
+}

@@ -1,0 +1,173 @@
+//! Fixture repositories built with real git in temp dirs, and a runner for the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::io::Write;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_plugin-lock");
+
+/// A git repository in a temp dir, with deterministic identities and dates.
+pub struct Repo {
+    pub dir: tempfile::TempDir,
+}
+
+/// Environment for every git and plugin-lock process: no user config, fixed dates.
+fn clean_env(cmd: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().to_string();
+        if key.starts_with("GIT_") || key.starts_with("GITHUB_") || key == "NO_COLOR" || key == "PLUGIN_LOCK_THREADS" {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .env("GIT_AUTHOR_DATE", "1700000000 +0000")
+        .env("GIT_COMMITTER_DATE", "1700000000 +0000");
+}
+
+pub fn git_in(dir: &Path, args: &[&str]) -> String {
+    git_stdin(dir, args, None)
+}
+
+pub fn git_stdin(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> String {
+    let mut cmd = Command::new("git");
+    cmd.current_dir(dir).args(args);
+    clean_env(&mut cmd);
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("git runs");
+    if let Some(input) = stdin {
+        child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("git finishes");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
+}
+
+impl Repo {
+    pub fn new() -> Repo {
+        let dir = tempfile::tempdir().expect("temp dir");
+        git_in(dir.path(), &["init", "-q", "-b", "main"]);
+        git_in(dir.path(), &["config", "core.autocrlf", "false"]);
+        Repo { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        git_in(self.path(), args)
+    }
+
+    /// Writes a file in the work tree, creating its directories.
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> &Repo {
+        let path = self.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, content).expect("write");
+        self
+    }
+
+    pub fn remove(&self, rel: &str) {
+        let path = self.path().join(rel);
+        if path.is_dir() {
+            std::fs::remove_dir_all(path).expect("rm -r");
+        } else {
+            std::fs::remove_file(path).expect("rm");
+        }
+    }
+
+    /// `git add -A` and commit; returns the commit id.
+    pub fn commit(&self, msg: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", msg]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Stages an entry with git plumbing (any name, any mode), without the file system.
+    pub fn stage(&self, path: &str, mode: &str, content: &[u8]) {
+        let id = if mode == "160000" {
+            // A gitlink records a commit id; any id will do for the tree.
+            "1111111111111111111111111111111111111111".to_owned()
+        } else {
+            git_stdin(self.path(), &["hash-object", "-w", "--stdin"], Some(content))
+        };
+        let mut line = format!("{mode} {id}\t").into_bytes();
+        line.extend_from_slice(path.as_bytes());
+        line.push(0);
+        git_stdin(self.path(), &["update-index", "--add", "-z", "--index-info"], Some(&line));
+    }
+
+    /// Commits what is staged (no `add`), for trees built with [`Repo::stage`].
+    pub fn commit_index(&self, msg: &str) -> String {
+        self.git(&["commit", "-q", "--allow-empty", "-m", msg]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Runs plugin-lock in the repository.
+    pub fn run(&self, args: &[&str]) -> Output {
+        run_in(self.path(), args)
+    }
+
+    /// Writes the lock from the work tree with `plugin-lock update` and asserts success.
+    pub fn update_lock(&self) {
+        let out = self.run(&["update"]);
+        assert_eq!(code(&out), 0, "update failed: {}", stderr(&out));
+    }
+
+    pub fn read(&self, rel: &str) -> Vec<u8> {
+        std::fs::read(self.path().join(rel)).expect("read")
+    }
+}
+
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir).args(args);
+    clean_env(&mut cmd);
+    cmd.stdin(Stdio::null()).output().expect("plugin-lock runs")
+}
+
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("stdout is not JSON ({e}): {}\nstderr: {}", stdout(out), stderr(out))
+    })
+}
+
+/// A repository with two valid plugins and a correct, committed lock.
+pub fn two_plugins() -> Repo {
+    let repo = Repo::new();
+    repo.write("README.md", "fixture\n")
+        .write("plugins/alpha/plugin.yaml", "name: alpha\nversion: 1.0.0\n")
+        .write("plugins/alpha/src/main.py", "print('alpha')\n")
+        .write("plugins/beta/plugin.yaml", "name: beta\nversion: 2.1.0\n")
+        .write("plugins/beta/notes.txt", "beta notes\n");
+    repo.update_lock();
+    repo.commit("two plugins");
+    repo
+}
+
+/// The project's root (for vectors and the shared folder beside it).
+pub fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
