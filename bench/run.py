@@ -311,6 +311,15 @@ def targets_table(rows):
     return "\n".join(lines) + "\n"
 
 
+def rss_floor():
+    """Peak RSS (MiB) that wait4 reports for a trivial command launched from here.
+
+    A child inherits the launching Python's high-water mark through fork/vfork and exec, so
+    no figure below this can show; a command reported at the floor used at most this much.
+    """
+    return run_once(["git", "--version"], {}, {0})[1] / 1024
+
+
 def machine_line(binary, flags, rounds):
     model, sha_ni = "unknown CPU", "unknown"
     try:
@@ -330,7 +339,8 @@ def machine_line(binary, flags, rounds):
             f"Method: {rounds} timed rounds, commands interleaved round-robin; one untimed "
             f"warm-up per command, so the page cache is warm. \"Cold\" means no plugin-lock "
             f"cache ({cache}), not a cold page cache. Output to /dev/null; peak RSS is "
-            f"ru_maxrss of the largest single process (wait4).\n")
+            f"ru_maxrss of the largest single process (wait4); its floor here, a trivial "
+            f"`git --version` measured the same way, is {rss_floor():.1f} MiB.\n")
 
 
 # ---------------------------------------------------------------- main

@@ -4,7 +4,7 @@
 use gix::bstr::BStr;
 
 use crate::config::{self, Config};
-use crate::digest::{self, Record, Rejection, RejectionKind};
+use crate::digest::{self, Rejection, RejectionKind};
 use crate::discover::{self, Plugin};
 use crate::error::{Error, Result};
 use crate::findings::{Finding, Kind, Levels};
@@ -41,23 +41,31 @@ pub fn settings(reader: &mut Reader<'_>, flags: &Overrides) -> Result<Settings> 
         column,
         message,
     };
-    let (mut config, config_exists) = match reader.read_file(CONFIG_FILE, config::MAX_CONFIG_BYTES)? {
-        None => (Config::default(), false),
-        Some(FileRead::Bytes(bytes)) => (
-            config::parse(&bytes).map_err(|e| config_error(e.line, e.column, e.message))?,
-            true,
-        ),
-        Some(FileRead::TooLarge(size)) => {
-            return Err(config_error(
-                1,
-                1,
-                format!("{size} bytes is over the {} byte limit", config::MAX_CONFIG_BYTES),
-            ));
-        }
-        Some(FileRead::NotAFile(kind)) => {
-            return Err(config_error(1, 1, format!("is a {kind:?}, not a regular file")));
-        }
-    };
+    let (mut config, config_exists) =
+        match reader.read_file(CONFIG_FILE, config::MAX_CONFIG_BYTES)? {
+            None => (Config::default(), false),
+            Some(FileRead::Bytes(bytes)) => (
+                config::parse(&bytes).map_err(|e| config_error(e.line, e.column, e.message))?,
+                true,
+            ),
+            Some(FileRead::TooLarge(size)) => {
+                return Err(config_error(
+                    1,
+                    1,
+                    format!(
+                        "{size} bytes is over the {} byte limit",
+                        config::MAX_CONFIG_BYTES
+                    ),
+                ));
+            }
+            Some(FileRead::NotAFile(kind)) => {
+                return Err(config_error(
+                    1,
+                    1,
+                    format!("is a {kind:?}, not a regular file"),
+                ));
+            }
+        };
     let levels = Levels::from_config(&config.severity, CONFIG_FILE)?;
     if !flags.plugins.is_empty() {
         config.plugins = flags.plugins.clone();
@@ -139,7 +147,6 @@ pub struct PluginState {
     pub anchor: Option<String>,
     pub manifest_path: Option<String>,
     pub owners: Vec<String>,
-    pub records: Vec<Record>,
 }
 
 impl PluginState {
@@ -160,8 +167,6 @@ pub struct Inventory {
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct InventoryOptions {
-    /// Keep every digest record (for `--explain`-like views).
-    pub records: bool,
     /// Read but do not hash (benchmark floor).
     pub read_only: bool,
 }
@@ -201,7 +206,6 @@ struct Computed {
     manifest: ManifestState,
     manifest_path: Option<String>,
     first_file: Option<String>,
-    records: Vec<Record>,
 }
 
 fn compute(
@@ -213,7 +217,7 @@ fn compute(
 ) -> Result<Computed> {
     let digest_options = digest::Options {
         policy: config.symlinks,
-        records: options.records,
+        records: false,
         read_only: options.read_only,
     };
     if plugin.bad_name {
@@ -229,7 +233,6 @@ fn compute(
             manifest: ManifestState::NotRequired,
             manifest_path: None,
             first_file: None,
-            records: Vec::new(),
         });
     }
     let outcome = digest::plugin(reader, &plugin.dir, &plugin.node, &digest_options, buf)?;
@@ -245,7 +248,9 @@ fn finish(
     let (manifest, manifest_path) = match &config.manifest {
         None => (ManifestState::NotRequired, None),
         // A plugin that is a link or a submodule is rejected; it has no manifest to read.
-        Some(_) if plugin.node.kind != crate::source::Kind::Dir => (ManifestState::NotRequired, None),
+        Some(_) if plugin.node.kind != crate::source::Kind::Dir => {
+            (ManifestState::NotRequired, None)
+        }
         Some(name) => {
             let path = join(&plugin.dir, name);
             let dir_name = plugin.dir.rsplit('/').next().unwrap_or(&plugin.dir);
@@ -278,13 +283,16 @@ fn finish(
         manifest,
         manifest_path,
         first_file: outcome.first.map(|rel| join(&plugin.dir, &rel)),
-        records: outcome.records,
     })
 }
 
 /// Reads the lock, finds the plugins and computes each one's digest and manifest check,
 /// in parallel.
-pub fn inventory(snap: &Snapshot, settings: &Settings, options: InventoryOptions) -> Result<Inventory> {
+pub fn inventory(
+    snap: &Snapshot,
+    settings: &Settings,
+    options: InventoryOptions,
+) -> Result<Inventory> {
     let config = &settings.config;
     let repo = snap.local_repo();
     let mut reader = snap.reader(&repo);
@@ -324,13 +332,15 @@ pub fn inventory(snap: &Snapshot, settings: &Settings, options: InventoryOptions
             anchor,
             manifest_path: c.manifest_path,
             owners: Vec::new(),
-            records: c.records,
         });
     }
     if let Some(lock) = lock {
         let lock_dir = discover::lock_dir(&config.lock);
         for entry in lock.entries() {
-            if found.binary_search_by(|p| p.id.as_str().cmp(&entry.id)).is_err() {
+            if found
+                .binary_search_by(|p| p.id.as_str().cmp(&entry.id))
+                .is_err()
+            {
                 plugins.push(PluginState {
                     id: entry.id.clone(),
                     dir: join(lock_dir, &entry.id),
@@ -343,7 +353,6 @@ pub fn inventory(snap: &Snapshot, settings: &Settings, options: InventoryOptions
                     anchor: None,
                     manifest_path: None,
                     owners: Vec::new(),
-                    records: Vec::new(),
                 });
             }
         }
@@ -397,8 +406,16 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
             if let Some(first) = inv.plugins.first() {
                 let at = first.anchor.clone().unwrap_or_else(|| fallback.to_owned());
                 out.push(
-                    Finding::new(Kind::LockMissing, at, 1, format!("the lock `{lock_path}` does not exist, but {} plugin(s) do", inv.plugins.len()))
-                        .help(format!("create it: {update}")),
+                    Finding::new(
+                        Kind::LockMissing,
+                        at,
+                        1,
+                        format!(
+                            "the lock `{lock_path}` does not exist, but {} plugin(s) do",
+                            inv.plugins.len()
+                        ),
+                    )
+                    .help(format!("create it: {update}")),
                 );
             }
         }
@@ -407,9 +424,16 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
             column,
             message,
         } => out.push(
-            Finding::new(Kind::LockMalformed, lock_path, *line, format!("the lock `{lock_path}` is malformed: {message}"))
-                .column(*column)
-                .help(format!("fix the file, or rewrite it from the plugins: {update}")),
+            Finding::new(
+                Kind::LockMalformed,
+                lock_path,
+                *line,
+                format!("the lock `{lock_path}` is malformed: {message}"),
+            )
+            .column(*column)
+            .help(format!(
+                "fix the file, or rewrite it from the plugins: {update}"
+            )),
         ),
         LockState::Parsed { canonical, .. } => {
             if !canonical {
@@ -423,14 +447,23 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
     let lock_parsed = matches!(inv.lock, LockState::Parsed { .. });
     for p in &inv.plugins {
         let anchor = p.anchor.clone().unwrap_or_else(|| {
-            if lock_exists { lock_path.to_owned() } else { fallback.to_owned() }
+            if lock_exists {
+                lock_path.to_owned()
+            } else {
+                fallback.to_owned()
+            }
         });
         if let Some(r) = &p.rejection {
             out.push(
-                Finding::new(rejection_kind(r.kind), r.path.clone(), 1, format!("plugin `{}` is rejected: {}", p.id, r.message))
-                    .plugin(&p.id)
-                    .field("path", r.path.clone())
-                    .help(rejection_help(r.kind)),
+                Finding::new(
+                    rejection_kind(r.kind),
+                    r.path.clone(),
+                    1,
+                    format!("plugin `{}` is rejected: {}", p.id, r.message),
+                )
+                .plugin(&p.id)
+                .field("path", r.path.clone())
+                .help(rejection_help(r.kind)),
             );
         }
         match &p.manifest {
@@ -458,32 +491,55 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
         let lock_line = p.lock_line.unwrap_or(1);
         match p.status {
             Status::Unlocked if lock_parsed => out.push(
-                Finding::new(Kind::UnlockedPlugin, anchor.clone(), 1, format!("plugin `{}` has no entry in {lock_path}", p.id))
-                    .plugin(&p.id)
-                    .help(format!("if the plugin is meant to be there, {update}")),
+                Finding::new(
+                    Kind::UnlockedPlugin,
+                    anchor.clone(),
+                    1,
+                    format!("plugin `{}` has no entry in {lock_path}", p.id),
+                )
+                .plugin(&p.id)
+                .help(format!("if the plugin is meant to be there, {update}")),
             ),
             Status::Rejected if lock_parsed && p.locked.is_none() => out.push(
-                Finding::new(Kind::UnlockedPlugin, anchor.clone(), 1, format!("plugin `{}` has no entry in {lock_path}", p.id))
-                    .plugin(&p.id)
-                    .help(format!("fix the rejection above, then {update}")),
+                Finding::new(
+                    Kind::UnlockedPlugin,
+                    anchor.clone(),
+                    1,
+                    format!("plugin `{}` has no entry in {lock_path}", p.id),
+                )
+                .plugin(&p.id)
+                .help(format!("fix the rejection above, then {update}")),
             ),
             Status::Mismatch => {
                 let expected = p.locked.clone().unwrap_or_default();
                 let actual = p.digest.clone().unwrap_or_default();
                 out.push(
-                    Finding::new(Kind::IntegrityMismatch, lock_path, lock_line, format!("plugin `{}` does not match its lock entry", p.id))
-                        .plugin(&p.id)
-                        .note("expected", expected.clone())
-                        .note("actual", actual.clone())
-                        .field("expected", expected)
-                        .field("actual", actual)
-                        .help(format!("if the change to {} is intended, {update}; otherwise restore its files", p.dir)),
+                    Finding::new(
+                        Kind::IntegrityMismatch,
+                        lock_path,
+                        lock_line,
+                        format!("plugin `{}` does not match its lock entry", p.id),
+                    )
+                    .plugin(&p.id)
+                    .note("expected", expected.clone())
+                    .note("actual", actual.clone())
+                    .field("expected", expected)
+                    .field("actual", actual)
+                    .help(format!(
+                        "if the change to {} is intended, {update}; otherwise restore its files",
+                        p.dir
+                    )),
                 );
             }
             Status::MissingDirectory => out.push(
-                Finding::new(Kind::MissingPluginDirectory, lock_path, lock_line, format!("lock entry `{}` has no plugin directory `{}`", p.id, p.dir))
-                    .plugin(&p.id)
-                    .help(format!("restore `{}`, or drop the entry: {update}", p.dir)),
+                Finding::new(
+                    Kind::MissingPluginDirectory,
+                    lock_path,
+                    lock_line,
+                    format!("lock entry `{}` has no plugin directory `{}`", p.id, p.dir),
+                )
+                .plugin(&p.id)
+                .help(format!("restore `{}`, or drop the entry: {update}", p.dir)),
             ),
             _ => {}
         }
@@ -500,7 +556,9 @@ pub fn first_file(reader: &mut Reader<'_>) -> Result<String> {
     };
     for _ in 0..64 {
         let children = reader.children(BStr::new(&dir), &node)?;
-        let file = children.iter().find(|(_, n)| n.kind != crate::source::Kind::Dir);
+        let file = children
+            .iter()
+            .find(|(_, n)| n.kind != crate::source::Kind::Dir);
         if let Some((name, _)) = file {
             return Ok(join(&dir, &name.to_string()));
         }
@@ -517,7 +575,11 @@ pub fn first_file(reader: &mut Reader<'_>) -> Result<String> {
 
 /// Where findings without a file of their own go: the lock, else the configuration,
 /// else the repository's first file.
-pub fn fallback_location(reader: &mut Reader<'_>, inv: &Inventory, settings: &Settings) -> Result<String> {
+pub fn fallback_location(
+    reader: &mut Reader<'_>,
+    inv: &Inventory,
+    settings: &Settings,
+) -> Result<String> {
     if !matches!(inv.lock, LockState::Missing) {
         return Ok(inv.lock_path.clone());
     }

@@ -113,7 +113,9 @@ fn checked(
     let repo = snap.local_repo();
     let mut reader = snap.reader(&repo);
     let fallback = check::fallback_location(&mut reader, &inv, settings)?;
-    let findings = settings.levels.apply(check::findings(&inv, settings, &fallback));
+    let findings = settings
+        .levels
+        .apply(check::findings(&inv, settings, &fallback));
     Ok((inv, findings))
 }
 
@@ -127,10 +129,7 @@ fn verdict_code(findings: &[Finding]) -> u8 {
 
 fn verify(ctx: &mut Ctx<'_>, read_only: bool) -> Result<u8> {
     let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
-    let options = InventoryOptions {
-        read_only,
-        ..InventoryOptions::default()
-    };
+    let options = InventoryOptions { read_only };
     let (inv, findings) = checked(&snap, &settings, options)?;
     let style = ctx.style();
     match ctx.format() {
@@ -175,11 +174,19 @@ struct Change<'a> {
     to: Option<&'a str>,
 }
 
-fn changes<'a>(old: &'a BTreeMap<String, String>, new: &'a BTreeMap<String, String>) -> Vec<Change<'a>> {
+fn changes<'a>(
+    old: &'a BTreeMap<String, String>,
+    new: &'a BTreeMap<String, String>,
+) -> Vec<Change<'a>> {
     let mut out = Vec::new();
     for (id, digest) in new {
         match old.get(id) {
-            None => out.push(Change { id, change: "added", from: None, to: Some(digest) }),
+            None => out.push(Change {
+                id,
+                change: "added",
+                from: None,
+                to: Some(digest),
+            }),
             Some(before) if before != digest => out.push(Change {
                 id,
                 change: "changed",
@@ -191,7 +198,12 @@ fn changes<'a>(old: &'a BTreeMap<String, String>, new: &'a BTreeMap<String, Stri
     }
     for (id, digest) in old {
         if !new.contains_key(id) {
-            out.push(Change { id, change: "removed", from: Some(digest), to: None });
+            out.push(Change {
+                id,
+                change: "removed",
+                from: Some(digest),
+                to: None,
+            });
         }
     }
     out.sort_by(|a, b| a.id.cmp(b.id));
@@ -207,7 +219,13 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
     // A rejected plugin has no digest to record: refuse, lock untouched.
     let rejected: Vec<&Finding> = findings
         .iter()
-        .filter(|f| f.plugin.as_ref().is_some_and(|id| inv.plugins.iter().any(|p| &p.id == id && p.rejection.is_some())))
+        .filter(|f| {
+            f.plugin.as_ref().is_some_and(|id| {
+                inv.plugins
+                    .iter()
+                    .any(|p| &p.id == id && p.rejection.is_some())
+            })
+        })
         .filter(|f| f.kind != crate::findings::Kind::UnlockedPlugin)
         .collect();
     if !rejected.is_empty() {
@@ -221,13 +239,16 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
                     refused: bool,
                     findings: Vec<json::FindingJson<'a>>,
                 }
-                json::write(ctx.out, &Doc {
-                    lock: &lock_path,
-                    source: &inv.source,
-                    written: false,
-                    refused: true,
-                    findings: rejected.iter().map(|f| json::FindingJson::new(f)).collect(),
-                })
+                json::write(
+                    ctx.out,
+                    &Doc {
+                        lock: &lock_path,
+                        source: &inv.source,
+                        written: false,
+                        refused: true,
+                        findings: rejected.iter().map(|f| json::FindingJson::new(f)).collect(),
+                    },
+                )
                 .map_err(io_out)?;
             }
             Format::Human => {
@@ -255,7 +276,11 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
         _ => BTreeMap::new(),
     };
     let malformed = match &inv.lock {
-        LockState::Malformed { line, column, message } => Some(format!("{lock_path}:{line}:{column}: {message}")),
+        LockState::Malformed {
+            line,
+            column,
+            message,
+        } => Some(format!("{lock_path}:{line}:{column}: {message}")),
         _ => None,
     };
     let diff = changes(&old, &new);
@@ -265,7 +290,9 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
     let mut written = false;
     if !check_only && !to_stdout {
         let workdir = snap.workdir.clone().ok_or_else(|| {
-            Error::Usage("this repository has no work tree to write the lock into; use --stdout".into())
+            Error::Usage(
+                "this repository has no work tree to write the lock into; use --stdout".into(),
+            )
         })?;
         let path = workdir.join(&lock_path);
         let current = std::fs::read(&path).ok();
@@ -298,37 +325,57 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
                     replaced_malformed: Option<&'a str>,
                     changes: &'a [Change<'a>],
                 }
-                json::write(ctx.out, &Doc {
-                    lock: &lock_path,
-                    source: &inv.source,
-                    written,
-                    refused: false,
-                    replaced_malformed: malformed.as_deref(),
-                    changes: &diff,
-                })
+                json::write(
+                    ctx.out,
+                    &Doc {
+                        lock: &lock_path,
+                        source: &inv.source,
+                        written,
+                        refused: false,
+                        replaced_malformed: malformed.as_deref(),
+                        changes: &diff,
+                    },
+                )
                 .map_err(io_out)?;
             }
             Format::Human => {
                 if let Some(why) = &malformed {
-                    let verb = if check_only { "would replace" } else { "replaced" };
+                    let verb = if check_only {
+                        "would replace"
+                    } else {
+                        "replaced"
+                    };
                     writeln!(ctx.out, "update: {verb} a malformed lock ({why})").map_err(io_out)?;
                 }
                 for c in &diff {
                     let line = match c.change {
                         "added" => format!("  + {}  {}", c.id, c.to.unwrap_or_default()),
                         "removed" => format!("  - {}  {}", c.id, c.from.unwrap_or_default()),
-                        _ => format!("  ~ {}  {} -> {}", c.id, c.from.unwrap_or_default(), c.to.unwrap_or_default()),
+                        _ => format!(
+                            "  ~ {}  {} -> {}",
+                            c.id,
+                            c.from.unwrap_or_default(),
+                            c.to.unwrap_or_default()
+                        ),
                     };
                     writeln!(ctx.out, "{line}").map_err(io_out)?;
                 }
                 let summary = if check_only {
                     if stale {
-                        format!("update --check: {lock_path} is out of date ({} entr{} would change); run `plugin-lock update`", diff.len(), if diff.len() == 1 { "y" } else { "ies" })
+                        format!(
+                            "update --check: {lock_path} is out of date ({} entr{} would change); run `plugin-lock update`",
+                            diff.len(),
+                            if diff.len() == 1 { "y" } else { "ies" }
+                        )
                     } else {
                         format!("update --check: {lock_path} is up to date")
                     }
                 } else if written {
-                    format!("update: wrote {lock_path} ({} entr{} changed)", diff.len(), if diff.len() == 1 { "y" } else { "ies" })
+                    format!(
+                        "update: wrote {lock_path} ({} entr{} changed)",
+                        diff.len(),
+                        if diff.len() == 1 { "y" } else { "ies" }
+                    )
                 } else {
                     format!("update: {lock_path} is up to date")
                 };
@@ -338,7 +385,11 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
             }
         }
     }
-    Ok(if check_only && stale { exit::CHECK_FAILED } else { exit::OK })
+    Ok(if check_only && stale {
+        exit::CHECK_FAILED
+    } else {
+        exit::OK
+    })
 }
 
 /// `digest DIR...`: DIRs are tree paths relative to the current directory, like pathspecs.
@@ -350,7 +401,11 @@ fn digest_dirs(ctx: &mut Ctx<'_>, dirs: &[String], explain: bool) -> Result<u8> 
     for dir in dirs {
         let path = tree_path(&snap.prefix, dir)?;
         match reader.lookup(BStr::new(&path))? {
-            Some(node) if node.kind == Kind::Dir || node.kind == Kind::Link || node.kind == Kind::Submodule => {
+            Some(node)
+                if node.kind == Kind::Dir
+                    || node.kind == Kind::Link
+                    || node.kind == Kind::Submodule =>
+            {
                 targets.push((path, node));
             }
             _ => {
@@ -396,7 +451,11 @@ fn digest_dirs(ctx: &mut Ctx<'_>, dirs: &[String], explain: bool) -> Result<u8> 
                     records: explain.then(|| {
                         o.records
                             .iter()
-                            .map(|r| RecordJson { path: &r.path, size: r.size, sha256: &r.sha256 })
+                            .map(|r| RecordJson {
+                                path: &r.path,
+                                size: r.size,
+                                sha256: &r.sha256,
+                            })
                             .collect()
                     }),
                 })
@@ -413,20 +472,30 @@ fn digest_dirs(ctx: &mut Ctx<'_>, dirs: &[String], explain: bool) -> Result<u8> 
                 match &o.result {
                     Ok(d) => {
                         for r in &o.records {
-                            writeln!(ctx.out, "{}  {}  {}", r.sha256, r.size, r.path).map_err(io_out)?;
+                            writeln!(ctx.out, "{}  {}  {}", r.sha256, r.size, r.path)
+                                .map_err(io_out)?;
                         }
                         writeln!(ctx.out, "{d}  {dir}").map_err(io_out)?;
                     }
                     Err(r) => {
                         rejected = true;
-                        writeln!(ctx.err, "plugin-lock: {dir}: rejected [{}]: {}", r.kind.as_str(), r.message)
-                            .map_err(io_out)?;
+                        writeln!(
+                            ctx.err,
+                            "plugin-lock: {dir}: rejected [{}]: {}",
+                            r.kind.as_str(),
+                            r.message
+                        )
+                        .map_err(io_out)?;
                     }
                 }
             }
         }
     }
-    Ok(if rejected { exit::CHECK_FAILED } else { exit::OK })
+    Ok(if rejected {
+        exit::CHECK_FAILED
+    } else {
+        exit::OK
+    })
 }
 
 /// Joins the current directory's prefix and a user path, resolving `.` and `..`.
@@ -434,7 +503,9 @@ fn tree_path(prefix: &str, dir: &str) -> Result<String> {
     let mut parts: Vec<&str> = prefix.split('/').filter(|p| !p.is_empty()).collect();
     let normalized = dir.replace('\\', "/");
     if normalized.starts_with('/') {
-        return Err(Error::Usage(format!("`{dir}`: give a path inside the repository, not an absolute one")));
+        return Err(Error::Usage(format!(
+            "`{dir}`: give a path inside the repository, not an absolute one"
+        )));
     }
     for c in normalized.split('/') {
         match c {

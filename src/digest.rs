@@ -10,9 +10,6 @@ use crate::config::SymlinkPolicy;
 use crate::error::Result;
 use crate::source::{Kind, Node, Reader, join};
 
-/// The digest of a plugin with no records: SHA-256 of the empty input.
-pub const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
 /// Following more than this many links while resolving one entry is a loop.
 const MAX_LINKS: u32 = 40;
 
@@ -67,8 +64,6 @@ pub struct Options {
 pub struct Outcome {
     pub result: std::result::Result<String, Rejection>,
     pub records: Vec<Record>,
-    /// Whether link resolution looked at any entry outside the plugin directory.
-    pub read_outside: bool,
     /// The first entry in record order (relative to the plugin), to locate findings at.
     pub first: Option<String>,
 }
@@ -89,7 +84,6 @@ pub fn plugin(
             message,
         }),
         records: Vec::new(),
-        read_outside: false,
         first: None,
     };
     match node.kind {
@@ -98,14 +92,18 @@ pub fn plugin(
             return Ok(reject(
                 RejectionKind::UnsupportedEntry,
                 dir,
-                format!("plugin directory `{dir}` is a symlink; a loader would follow it outside the lock's control"),
+                format!(
+                    "plugin directory `{dir}` is a symlink; a loader would follow it outside the lock's control"
+                ),
             ));
         }
         Kind::Submodule => {
             return Ok(reject(
                 RejectionKind::UnsupportedEntry,
                 dir,
-                format!("plugin directory `{dir}` is a submodule; its content is not in this repository's tree"),
+                format!(
+                    "plugin directory `{dir}` is a submodule; its content is not in this repository's tree"
+                ),
             ));
         }
         Kind::File => {
@@ -121,7 +119,9 @@ pub fn plugin(
     reader.walk(BStr::new(dir), node, &mut entries)?;
     entries.retain(|(rel, _)| !excluded(rel.as_bstr()));
     entries.sort_by(|a, b| record_order(a.0.as_bstr(), b.0.as_bstr()));
-    let first = entries.first().map(|(rel, _)| rel.to_str_lossy().into_owned());
+    let first = entries
+        .first()
+        .map(|(rel, _)| rel.to_str_lossy().into_owned());
 
     // First pass, no blob reads but link targets: the first offending entry in record
     // order rejects the plugin.
@@ -130,7 +130,6 @@ pub fn plugin(
         reader,
         plugin: dir,
         followed: 0,
-        outside: false,
         buf: Vec::new(),
     };
     for (rel, entry) in entries {
@@ -143,7 +142,10 @@ pub fn plugin(
                     ..reject(
                         RejectionKind::UnsupportedPath,
                         &repo_path,
-                        format!("`{}` {why}; such a name cannot be locked portably", rel.as_bstr()),
+                        format!(
+                            "`{}` {why}; such a name cannot be locked portably",
+                            rel.as_bstr()
+                        ),
                     )
                 });
             }
@@ -168,7 +170,6 @@ pub fn plugin(
                         return Ok(Outcome {
                             result: Err(rejection),
                             records: Vec::new(),
-                            read_outside: false,
                             first,
                         });
                     }
@@ -182,7 +183,6 @@ pub fn plugin(
                             return Ok(Outcome {
                                 result: Err(rejection),
                                 records: Vec::new(),
-                                read_outside: resolver.outside,
                                 first,
                             });
                         }
@@ -191,7 +191,6 @@ pub fn plugin(
             },
         }
     }
-    let read_outside = resolver.outside;
 
     // Second pass: read and hash, one buffer for the whole plugin.
     let mut hasher = Sha256::new();
@@ -220,14 +219,8 @@ pub fn plugin(
     Ok(Outcome {
         result: Ok(hex(&hasher.finalize())),
         records,
-        read_outside,
         first,
     })
-}
-
-/// SHA-256 of arbitrary bytes, hex; for callers that fingerprint inputs.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -298,7 +291,6 @@ struct Resolver<'r, 'a> {
     reader: &'r mut Reader<'a>,
     plugin: &'r str,
     followed: u32,
-    outside: bool,
     buf: Vec<u8>,
 }
 
@@ -311,9 +303,6 @@ impl Resolver<'_, '_> {
 
     fn lookup(&mut self, parts: &[BString]) -> Result<Option<Node>> {
         let path = BString::from(parts.join(&b"/"[..]));
-        if !is_inside(self.plugin, &path.to_str_lossy()) {
-            self.outside = true;
-        }
         self.reader.lookup(path.as_bstr())
     }
 
@@ -360,7 +349,9 @@ impl Resolver<'_, '_> {
             Kind::File => Ok(Ok((final_path, final_node))),
             Kind::Dir => Ok(rejection(
                 RejectionKind::UnsupportedEntry,
-                format!("symlink `{link}` points to a directory (`{final_str}`); only links to files are supported"),
+                format!(
+                    "symlink `{link}` points to a directory (`{final_str}`); only links to files are supported"
+                ),
             )),
             Kind::Submodule | Kind::Link => Ok(rejection(
                 RejectionKind::UnsupportedEntry,
@@ -491,6 +482,9 @@ mod tests {
 
     #[test]
     fn empty_input_digest() {
-        assert_eq!(sha256_hex(b""), EMPTY);
+        assert_eq!(
+            hex(&Sha256::digest(b"")),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 }

@@ -94,7 +94,13 @@ pub fn plugins(reader: &mut Reader<'_>, globs: &[String], lock: &str) -> Result<
                 let depth = depth + 1;
                 let at_depth = pattern.depth.is_none_or(|d| d == depth);
                 if at_depth && pattern.matcher.is_match(&path) {
-                    add(&mut found, &path, child.clone(), lock_dir, name.to_str().is_err())?;
+                    add(
+                        &mut found,
+                        &path,
+                        child.clone(),
+                        lock_dir,
+                        name.to_str().is_err(),
+                    )?;
                 }
                 if child.kind == Kind::Dir && pattern.depth.is_none_or(|d| depth < d) {
                     stack.push((path, child, depth));

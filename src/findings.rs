@@ -46,10 +46,6 @@ macro_rules! kinds {
                 match self { $( Kind::$variant => $contract, )* }
             }
 
-            /// One line on what the kind means (rule descriptions, `--help`).
-            pub fn summary(self) -> &'static str {
-                match self { $( Kind::$variant => $summary, )* }
-            }
 
             pub fn from_name(name: &str) -> Option<Kind> {
                 Kind::ALL.iter().copied().find(|k| k.as_str() == name)
@@ -129,7 +125,12 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(kind: Kind, path: impl Into<String>, line: u32, title: impl Into<String>) -> Finding {
+    pub fn new(
+        kind: Kind,
+        path: impl Into<String>,
+        line: u32,
+        title: impl Into<String>,
+    ) -> Finding {
         Finding {
             kind,
             severity: kind.default_severity(),
@@ -196,7 +197,11 @@ impl Levels {
                 err(format!(
                     "unknown finding kind `{}` under `severity` (known: {})",
                     o.kind,
-                    Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                    Kind::ALL
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))
             })?;
             if kind.is_contract() && o.level != Level::Error {
@@ -231,14 +236,22 @@ impl Levels {
 
 pub fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
-        (&a.path, a.line, a.kind.as_str(), &a.plugin, a.column, &a.title).cmp(&(
-            &b.path,
-            b.line,
-            b.kind.as_str(),
-            &b.plugin,
-            b.column,
-            &b.title,
-        ))
+        (
+            &a.path,
+            a.line,
+            a.kind.as_str(),
+            &a.plugin,
+            a.column,
+            &a.title,
+        )
+            .cmp(&(
+                &b.path,
+                b.line,
+                b.kind.as_str(),
+                &b.plugin,
+                b.column,
+                &b.title,
+            ))
     });
 }
 

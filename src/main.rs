@@ -26,13 +26,20 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { error::exit::USAGE } else { error::exit::OK });
+            return ExitCode::from(if e.use_stderr() {
+                error::exit::USAGE
+            } else {
+                error::exit::OK
+            });
         }
     };
     if let Some(dir) = &cli.chdir
         && let Err(e) = std::env::set_current_dir(dir)
     {
-        eprintln!("plugin-lock: error: cannot change to {}: {e}", dir.display());
+        eprintln!(
+            "plugin-lock: error: cannot change to {}: {e}",
+            dir.display()
+        );
         return ExitCode::from(error::exit::USAGE);
     }
     let stdout = std::io::stdout();

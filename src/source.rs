@@ -51,8 +51,6 @@ pub struct Snapshot {
     repo: gix::ThreadSafeRepository,
     /// The commit id for a revision, else `index` or `worktree`.
     pub source: String,
-    /// The tree id of a revision (None for the index and the work tree).
-    pub tree_id: Option<ObjectId>,
     /// The current directory relative to the work tree, `/`-separated, empty at the top.
     pub prefix: String,
     /// The work tree, when the repository has one.
@@ -64,10 +62,7 @@ enum TreeData {
     /// A git tree, walked lazily from its root.
     Git(ObjectId),
     /// A flat map of non-directory entries (directories are implied by their paths).
-    Flat {
-        entries: BTreeMap<BString, Node>,
-        worktree: bool,
-    },
+    Flat(BTreeMap<BString, Node>),
 }
 
 /// Opens the repository that contains the current directory (bare ones too).
@@ -97,19 +92,12 @@ impl Snapshot {
             .to_owned(),
             _ => String::new(),
         };
-        let (source, tree_id, tree) = match selector {
+        let (source, tree) = match selector {
             Selector::Rev(rev) => {
                 let (label, tree) = resolve_rev(&local, rev)?;
-                (label, Some(tree), TreeData::Git(tree))
+                (label, TreeData::Git(tree))
             }
-            Selector::Index => (
-                "index".to_owned(),
-                None,
-                TreeData::Flat {
-                    entries: index_entries(&local)?,
-                    worktree: false,
-                },
-            ),
+            Selector::Index => ("index".to_owned(), TreeData::Flat(index_entries(&local)?)),
             Selector::Worktree => {
                 if workdir.is_none() {
                     return Err(Error::Usage(
@@ -119,18 +107,13 @@ impl Snapshot {
                 }
                 (
                     "worktree".to_owned(),
-                    None,
-                    TreeData::Flat {
-                        entries: worktree_entries(&local)?,
-                        worktree: true,
-                    },
+                    TreeData::Flat(worktree_entries(&local)?),
                 )
             }
         };
         Ok(Snapshot {
             repo,
             source,
-            tree_id,
             prefix,
             workdir,
             tree,
@@ -148,11 +131,6 @@ impl Snapshot {
             repo,
             pipeline: None,
         }
-    }
-
-    /// Resolves a revision to a commit id (or a tree id, for `REV^{tree}`).
-    pub fn resolve_commit(&self, rev: &str) -> Result<String> {
-        resolve_rev(&self.repo.to_thread_local(), rev).map(|(label, _)| label)
     }
 }
 
@@ -189,7 +167,10 @@ fn index_entries(repo: &gix::Repository) -> Result<BTreeMap<BString, Node>> {
     let index = repo.index_or_empty().map_err(|e| Error::git(&e))?;
     let mut out = BTreeMap::new();
     for entry in index.entries() {
-        if entry.flags.contains(gix::index::entry::Flags::INTENT_TO_ADD) {
+        if entry
+            .flags
+            .contains(gix::index::entry::Flags::INTENT_TO_ADD)
+        {
             continue; // `git add -N` records intent, not content
         }
         let path = entry.path(&index);
@@ -237,14 +218,8 @@ fn worktree_entries(repo: &gix::Repository) -> Result<BTreeMap<BString, Node>> {
         .emit_empty_directories(false);
     let mut collect = gix::dir::walk::delegate::Collect::default();
     let interrupt = std::sync::atomic::AtomicBool::new(false);
-    repo.dirwalk(
-        &index,
-        None::<&BStr>,
-        &interrupt,
-        options,
-        &mut collect,
-    )
-    .map_err(|e| Error::git(&e))?;
+    repo.dirwalk(&index, None::<&BStr>, &interrupt, options, &mut collect)
+        .map_err(|e| Error::git(&e))?;
     let mut out = BTreeMap::new();
     for (entry, _) in collect.unorded_entries {
         if !matches!(entry.status, Status::Tracked | Status::Untracked) {
@@ -281,7 +256,10 @@ fn worktree_entries(repo: &gix::Repository) -> Result<BTreeMap<BString, Node>> {
 pub struct Reader<'a> {
     snap: &'a Snapshot,
     repo: &'a gix::Repository,
-    pipeline: Option<(gix::filter::Pipeline<'a>, gix::worktree::IndexPersistedOrInMemory)>,
+    pipeline: Option<(
+        gix::filter::Pipeline<'a>,
+        gix::worktree::IndexPersistedOrInMemory,
+    )>,
 }
 
 /// `a/b` + `c` → `a/b/c`; `` + `c` → `c`.
@@ -313,7 +291,7 @@ impl<'a> Reader<'a> {
                     id: Some(e.object_id()),
                 }))
             }
-            TreeData::Flat { entries, .. } => {
+            TreeData::Flat(entries) => {
                 if path.is_empty() {
                     return Ok(Some(Node {
                         kind: Kind::Dir,
@@ -362,7 +340,7 @@ impl<'a> Reader<'a> {
                 out.sort_by(|a, b| a.0.cmp(&b.0));
                 Ok(out)
             }
-            TreeData::Flat { entries, .. } => {
+            TreeData::Flat(entries) => {
                 let prefix = dir_prefix(dir);
                 let mut out: Vec<(BString, Node)> = Vec::new();
                 for (path, node) in range_prefix(entries, &prefix) {
@@ -424,7 +402,7 @@ impl<'a> Reader<'a> {
                 }
                 Ok(())
             }
-            TreeData::Flat { entries, .. } => {
+            TreeData::Flat(entries) => {
                 let prefix = dir_prefix(dir);
                 out.extend(
                     range_prefix(entries, &prefix)
@@ -508,9 +486,17 @@ impl<'a> Reader<'a> {
     }
 
     /// Runs git's clean conversion (autocrlf, eol and text attributes, clean filters).
-    fn convert_to_git(&mut self, path: &BStr, file: std::fs::File, buf: &mut Vec<u8>) -> Result<()> {
+    fn convert_to_git(
+        &mut self,
+        path: &BStr,
+        file: std::fs::File,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
         if self.pipeline.is_none() {
-            let pipeline = self.repo.filter_pipeline(None).map_err(|e| Error::git(&e))?;
+            let pipeline = self
+                .repo
+                .filter_pipeline(None)
+                .map_err(|e| Error::git(&e))?;
             self.pipeline = Some(pipeline);
         }
         let Some((pipeline, index)) = self.pipeline.as_mut() else {
@@ -603,8 +589,9 @@ impl Snapshot {
                 handles
                     .into_iter()
                     .map(|h| {
-                        h.join()
-                            .unwrap_or_else(|_| Err(Error::Internal("a worker thread panicked".into())))
+                        h.join().unwrap_or_else(|_| {
+                            Err(Error::Internal("a worker thread panicked".into()))
+                        })
                     })
                     .collect()
             })

@@ -36,15 +36,31 @@ impl Style {
 /// One block per finding: `error[kind]: title`, ` --> file:line`, notes, help.
 pub fn finding(out: &mut dyn Write, f: &Finding, style: Style) -> io::Result<()> {
     let head = format!("{}[{}]", f.severity.as_str(), f.kind.as_str());
-    writeln!(out, "{}: {}", style.severity(f.severity, &head), style.bold(&f.title))?;
+    writeln!(
+        out,
+        "{}: {}",
+        style.severity(f.severity, &head),
+        style.bold(&f.title)
+    )?;
     let location = match f.column {
         Some(column) => format!("{}:{}:{}", f.path, f.line, column),
         None => format!("{}:{}", f.path, f.line),
     };
     writeln!(out, "  {} {}", style.dim("-->"), location)?;
-    let width = f.notes.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
+    let width = f
+        .notes
+        .iter()
+        .map(|(label, _)| label.len())
+        .max()
+        .unwrap_or(0);
     for (label, value) in &f.notes {
-        writeln!(out, "   {} {label}:{:pad$} {value}", style.dim("="), "", pad = width - label.len())?;
+        writeln!(
+            out,
+            "   {} {label}:{:pad$} {value}",
+            style.dim("="),
+            "",
+            pad = width - label.len()
+        )?;
     }
     if let Some(help) = &f.help {
         writeln!(out, "   {} help: {help}", style.dim("="))?;
@@ -85,7 +101,11 @@ pub fn report(
             verdict.command,
             style.paint("1;32", "ok"),
             plural(verdict.plugins, "plugin"),
-            if verdict.plugins == 1 { "matches" } else { "match" },
+            if verdict.plugins == 1 {
+                "matches"
+            } else {
+                "match"
+            },
             verdict.lock_path,
             plural(warnings, "warning"),
         )
@@ -153,7 +173,10 @@ pub fn inventory(out: &mut dyn Write, inv: &Inventory, verbose: bool) -> io::Res
     writeln!(
         out,
         "{} plugin(s) in {} [source {}]",
-        inv.plugins.iter().filter(|p| p.status != crate::check::Status::MissingDirectory).count(),
+        inv.plugins
+            .iter()
+            .filter(|p| p.status != crate::check::Status::MissingDirectory)
+            .count(),
         inv.lock_path,
         inv.source
     )

@@ -1,8 +1,8 @@
 //! Fixture repositories built with real git in temp dirs, and a runner for the binary.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::io::Write;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_plugin-lock");
 
@@ -15,7 +15,11 @@ pub struct Repo {
 fn clean_env(cmd: &mut Command) {
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().to_string();
-        if key.starts_with("GIT_") || key.starts_with("GITHUB_") || key == "NO_COLOR" || key == "PLUGIN_LOCK_THREADS" {
+        if key.starts_with("GIT_")
+            || key.starts_with("GITHUB_")
+            || key == "NO_COLOR"
+            || key == "PLUGIN_LOCK_THREADS"
+        {
             cmd.env_remove(&key);
         }
     }
@@ -37,12 +41,21 @@ pub fn git_stdin(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> String {
     let mut cmd = Command::new("git");
     cmd.current_dir(dir).args(args);
     clean_env(&mut cmd);
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("git runs");
     if let Some(input) = stdin {
-        child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
     }
     let out = child.wait_with_output().expect("git finishes");
     assert!(
@@ -99,12 +112,20 @@ impl Repo {
             // A gitlink records a commit id; any id will do for the tree.
             "1111111111111111111111111111111111111111".to_owned()
         } else {
-            git_stdin(self.path(), &["hash-object", "-w", "--stdin"], Some(content))
+            git_stdin(
+                self.path(),
+                &["hash-object", "-w", "--stdin"],
+                Some(content),
+            )
         };
         let mut line = format!("{mode} {id}\t").into_bytes();
         line.extend_from_slice(path.as_bytes());
         line.push(0);
-        git_stdin(self.path(), &["update-index", "--add", "-z", "--index-info"], Some(&line));
+        git_stdin(
+            self.path(),
+            &["update-index", "--add", "-z", "--index-info"],
+            Some(&line),
+        );
     }
 
     /// Commits what is staged (no `add`), for trees built with [`Repo::stage`].
@@ -150,7 +171,11 @@ pub fn stderr(out: &Output) -> String {
 
 pub fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}): {}\nstderr: {}", stdout(out), stderr(out))
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            stdout(out),
+            stderr(out)
+        )
     })
 }
 

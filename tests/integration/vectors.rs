@@ -53,7 +53,11 @@ fn every_digest_vector_passes_in_a_real_git_tree() {
         let _ = std::fs::remove_file(repo.path().join(".git/index"));
         for entry in case["entries"].as_array().expect("entries") {
             let path = format!("{plugin_dir}/{}", entry["path"].as_str().expect("path"));
-            repo.stage(&path, entry["mode"].as_str().expect("mode"), &content(entry));
+            repo.stage(
+                &path,
+                entry["mode"].as_str().expect("mode"),
+                &content(entry),
+            );
         }
         for entry in case["outside"].as_array().into_iter().flatten() {
             let path = entry["path"].as_str().expect("path");
@@ -62,28 +66,49 @@ fn every_digest_vector_passes_in_a_real_git_tree() {
         let commit = repo.commit_index(name);
         let policy = case["policy"].as_str().unwrap_or("follow");
         let out = repo.run(&[
-            "digest", plugin_dir, "--rev", &commit, "--symlinks", policy, "--format", "json",
+            "digest",
+            plugin_dir,
+            "--rev",
+            &commit,
+            "--symlinks",
+            policy,
+            "--format",
+            "json",
         ]);
         let expect = &case["expect"];
         let doc = json(&out);
         let got = &doc["digests"][0];
         if let Some(digest) = expect["digest"].as_str() {
             if code(&out) != 0 || got["digest"].as_str() != Some(digest) {
-                failures.push(format!("{name}: expected {digest}, got {got} (exit {}, {})", code(&out), stderr(&out)));
+                failures.push(format!(
+                    "{name}: expected {digest}, got {got} (exit {}, {})",
+                    code(&out),
+                    stderr(&out)
+                ));
             }
         } else {
             let kind = expect["rejection"].as_str().expect("rejection");
             if code(&out) != 4 || got["rejection"]["kind"].as_str() != Some(kind) {
-                failures.push(format!("{name}: expected rejection {kind}, got {got} (exit {})", code(&out)));
+                failures.push(format!(
+                    "{name}: expected rejection {kind}, got {got} (exit {})",
+                    code(&out)
+                ));
             } else {
                 let path = got["rejection"]["path"].as_str().unwrap_or("");
                 if !path.starts_with(plugin_dir) {
-                    failures.push(format!("{name}: rejection path {path:?} is not repository-relative"));
+                    failures.push(format!(
+                        "{name}: rejection path {path:?} is not repository-relative"
+                    ));
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} vector(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} vector(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// The copy in tests/vectors must equal the shared spec's when the shared folder exists.
