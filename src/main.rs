@@ -13,8 +13,10 @@ mod error;
 mod findings;
 mod lock;
 mod manifest;
+
 mod render;
 mod source;
+mod yaml;
 
 use std::io::Write;
 use std::process::ExitCode;

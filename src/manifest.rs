@@ -3,12 +3,9 @@
 //! are allowed and ignored. Every problem found is reported with a 1-based line and
 //! column, sorted by position.
 
-use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::budget::BudgetBreach;
-use serde_saphyr::{Location, Spanned};
+use crate::yaml::{self, Node, position, utf8_error_position};
 
 /// Largest manifest accepted, in bytes. Callers check the blob size before reading it
 /// too; `check` enforces it again so it is safe on any input.
@@ -65,7 +62,7 @@ pub fn check(bytes: &[u8], dir_name: &str) -> Result<Manifest, Vec<ManifestProbl
             )]);
         }
     };
-    let root = parse_yaml(text).map_err(|p| vec![p])?;
+    let root = yaml::parse(text).map_err(|e| vec![problem(e.line, e.column, e.message)])?;
     let entries = match &root.value {
         Node::Map(entries) => entries,
         Node::Null => return Err(vec![problem(1, 1, "manifest is empty".to_owned())]),
@@ -177,244 +174,10 @@ fn problem(line: u32, column: u32, message: String) -> ManifestProblem {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// YAML reading. The same code lives in config.rs so each module stands alone.
-
-/// Hard limits, set explicitly so they never depend on serde-saphyr's defaults. The input
-/// is at most 1 MiB; these bound what aliases and nesting can make of it.
-///
-/// Depth is 32, not saphyr's default 64: deserializing recurses once per level, measured
-/// at ~39 KiB of stack per level in debug builds (~4 KiB in release), so 64 levels overflow
-/// a 2 MiB thread (test threads, rayon) in debug. Real manifests nest a few levels.
-const MAX_DEPTH: usize = 32;
-const MAX_NODES: usize = 100_000;
-const MAX_EVENTS: usize = 400_000;
-const MAX_ALIASES: usize = 1_000;
-const MAX_REPLAYED_EVENTS: usize = 10_000;
-const MAX_SCALAR_BYTES: usize = 4 * 1024 * 1024;
-
-fn yaml_options() -> serde_saphyr::Options {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_depth = MAX_DEPTH;
-    // The parser counts flow nesting separately; one more level than MAX_DEPTH lets the
-    // depth budget report it, and both stop `[[[[...` long before the stack is at risk.
-    budget.flow_nesting_limit = MAX_DEPTH + 1;
-    budget.max_nodes = MAX_NODES;
-    budget.max_events = MAX_EVENTS;
-    budget.max_aliases = MAX_ALIASES;
-    budget.max_anchors = MAX_ALIASES;
-    budget.max_recorded_anchor_events = MAX_REPLAYED_EVENTS;
-    budget.max_total_scalar_bytes = MAX_SCALAR_BYTES;
-    budget.max_recorded_anchor_bytes = MAX_SCALAR_BYTES;
-    // Two, so that a second document is reported as such; a stream of them stops early.
-    budget.max_documents = 2;
-    budget.enforce_alias_anchor_ratio = true;
-
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    // An alias bomb ("billion laughs") stops after this many replayed events.
-    options.alias_limits.max_total_replayed_events = MAX_REPLAYED_EVENTS;
-    options.alias_limits.max_replay_stack_depth = MAX_DEPTH;
-    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
-    options.merge_keys = serde_saphyr::MergeKeyPolicy::Merge;
-    // YAML 1.2 booleans only: `off` stays a string.
-    options.strict_booleans = true;
-    // `.inf` is valid YAML; an ignored key must not fail the manifest.
-    options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
-    // We report line and column ourselves; no rendered snippet.
-    options.with_snippet = false;
-    options
-}
-
-fn parse_yaml(text: &str) -> Result<Spanned<Node>, ManifestProblem> {
-    serde_saphyr::from_str_with_options::<Spanned<Node>>(text, yaml_options()).map_err(|err| {
-        let (line, column) = err.location().map_or((1, 1), |loc| position(&loc));
-        problem(line, column, yaml_error_message(&err))
-    })
-}
-
-/// 1-based line and column of a location; unknown (0) becomes 1.
-fn position(loc: &Location) -> (u32, u32) {
-    let clamp = |v: u64| u32::try_from(v).unwrap_or(u32::MAX).max(1);
-    (clamp(loc.line()), clamp(loc.column()))
-}
-
-/// Line and column (in characters, as serde-saphyr counts) of byte `offset`, where
-/// `bytes[..offset]` is valid UTF-8.
-fn utf8_error_position(bytes: &[u8], offset: usize) -> (u32, u32) {
-    let prefix = bytes.get(..offset).unwrap_or_default();
-    let prefix = std::str::from_utf8(prefix).unwrap_or_default();
-    // The parser skips a byte-order mark; so do we, to agree on columns.
-    let prefix = prefix.strip_prefix('\u{feff}').unwrap_or(prefix);
-    let (mut line, mut column) = (1u32, 1u32);
-    let mut chars = prefix.chars().peekable();
-    while let Some(c) = chars.next() {
-        let crlf = c == '\r' && chars.peek() == Some(&'\n');
-        if (c == '\n' || c == '\r') && !crlf {
-            line = line.saturating_add(1);
-            column = 1;
-        } else if !crlf {
-            column = column.saturating_add(1);
-        }
-    }
-    (line, column)
-}
-
-/// The library's user-facing text without its " at line X, column Y" suffix, since the
-/// position is reported separately; limit breaches get a plainer wording.
-fn yaml_error_message(err: &serde_saphyr::Error) -> String {
-    if let Some(breach) = budget_breach(err) {
-        match breach {
-            BudgetBreach::Depth { .. } => {
-                return format!("YAML nesting is deeper than {MAX_DEPTH} levels");
-            }
-            BudgetBreach::Nodes { .. } | BudgetBreach::Events { .. } => {
-                return format!("YAML has more than {MAX_NODES} nodes (counting expanded aliases)");
-            }
-            BudgetBreach::ScalarBytes { .. } => {
-                return format!(
-                    "YAML has more than {MAX_SCALAR_BYTES} bytes of text (counting expanded aliases)"
-                );
-            }
-            _ => {}
-        }
-    }
-    let formatter = serde_saphyr::UserMessageFormatter.with_localizer(&NoLocation);
-    let options = serde_saphyr::render_options! {
-        formatter: &formatter,
-        snippets: serde_saphyr::SnippetMode::Off,
-    };
-    let message = err.render_with_options(options);
-    if message == "recursion limit exceeded" {
-        return format!("YAML nesting is deeper than {MAX_DEPTH} levels");
-    }
-    message
-}
-
-fn budget_breach(mut err: &serde_saphyr::Error) -> Option<&BudgetBreach> {
-    loop {
-        match err {
-            serde_saphyr::Error::Budget { breach, .. } => return Some(breach),
-            serde_saphyr::Error::AliasError { error, .. }
-            | serde_saphyr::Error::WithSnippet { error, .. } => err = error,
-            _ => return None,
-        }
-    }
-}
-
-struct NoLocation;
-
-impl serde_saphyr::Localizer for NoLocation {
-    fn attach_location<'a>(&self, base: Cow<'a, str>, _loc: Location) -> Cow<'a, str> {
-        base
-    }
-    fn alias_used_at(&self, _used: Location) -> String {
-        String::new()
-    }
-    fn alias_defined_at(&self, _defined: Location) -> String {
-        String::new()
-    }
-}
-
-/// Any YAML value, with the position of every node, so that checks can point at values
-/// and report several problems at once. Size is bounded by the budget above.
-#[derive(Debug)]
-enum Node {
-    Null,
-    Bool,
-    Int,
-    Float,
-    Str(String),
-    Bytes,
-    Seq,
-    Map(Vec<(Spanned<Node>, Spanned<Node>)>),
-}
-
-impl Node {
-    fn kind(&self) -> &'static str {
-        match self {
-            Node::Null => "null",
-            Node::Bool => "a boolean",
-            Node::Int => "an integer",
-            Node::Float => "a number",
-            Node::Str(_) => "a string",
-            Node::Bytes => "binary data",
-            Node::Seq => "a sequence",
-            Node::Map(_) => "a mapping",
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(NodeVisitor)
-    }
-}
-
-struct NodeVisitor;
-
-impl<'de> Visitor<'de> for NodeVisitor {
-    type Value = Node;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Node, E> {
-        Ok(Node::Bool)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Node, E> {
-        Ok(Node::Int)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Node, E> {
-        Ok(Node::Int)
-    }
-    fn visit_i128<E>(self, _: i128) -> Result<Node, E> {
-        Ok(Node::Int)
-    }
-    fn visit_u128<E>(self, _: u128) -> Result<Node, E> {
-        Ok(Node::Int)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
-        Ok(Node::Float)
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-        Ok(Node::Str(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Node, E> {
-        Ok(Node::Str(v))
-    }
-    fn visit_bytes<E>(self, _: &[u8]) -> Result<Node, E> {
-        Ok(Node::Bytes)
-    }
-    fn visit_unit<E>(self) -> Result<Node, E> {
-        Ok(Node::Null)
-    }
-    fn visit_none<E>(self) -> Result<Node, E> {
-        Ok(Node::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
-        Node::deserialize(d)
-    }
-    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
-        Node::deserialize(d)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-        // No check looks inside a sequence; its items are read (budget, errors) and dropped.
-        while seq.next_element::<Node>()?.is_some() {}
-        Ok(Node::Seq)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(entry) = map.next_entry()? {
-            entries.push(entry);
-        }
-        Ok(Node::Map(entries))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::yaml::{MAX_DEPTH, MAX_NODES};
     use std::time::{Duration, Instant};
 
     fn problems(yaml: &str, dir: &str) -> Vec<ManifestProblem> {
@@ -665,13 +428,15 @@ mod tests {
     fn alias_bomb_is_rejected_fast() {
         let p = assert_fast_rejection(&billion_laughs());
         assert!(p.line >= 3, "{p:?}");
+        assert_eq!(p.message, "YAML aliases expand to more than 10000 nodes");
     }
 
     #[test]
     fn scalar_alias_bomb_is_rejected_fast() {
         let big = "x".repeat(900_000);
         let yaml = format!("a: &a {big}\nb: [{}]\n", vec!["*a"; 2000].join(","));
-        assert_fast_rejection(&yaml);
+        let p = assert_fast_rejection(&yaml);
+        assert!(p.message.contains("MiB of text"), "{}", p.message);
     }
 
     #[test]
