@@ -139,6 +139,13 @@ fn resolve_rev(repo: &gix::Repository, rev: &str) -> Result<(String, ObjectId)> 
         rev: rev.to_owned(),
         cause: chain(e),
     };
+    if rev == "HEAD" && repo.head().is_ok_and(|head| head.is_unborn()) {
+        return Err(Error::UnknownRevision {
+            rev: rev.to_owned(),
+            cause: "the current branch has no commit yet; commit, or check --index or --worktree"
+                .into(),
+        });
+    }
     let id = repo.rev_parse_single(rev).map_err(|e| unknown(&e))?;
     let object = id.object().map_err(|e| unknown(&e))?;
     // Annotated tags peel to their commit; a tree spec (`HEAD^{tree}`) stays a tree.
@@ -226,6 +233,15 @@ fn worktree_entries(repo: &gix::Repository) -> Result<BTreeMap<BString, Node>> {
             continue;
         }
         let kind = match entry.disk_kind {
+            // With `core.symlinks=false` (Windows) git checks a link out as a plain file
+            // holding its target, and `git add` keeps it a link: so do we.
+            Some(DiskKind::File)
+                if index
+                    .entry_by_path(entry.rela_path.as_ref())
+                    .is_some_and(|e| e.mode == gix::index::entry::Mode::SYMLINK) =>
+            {
+                Kind::Link
+            }
             Some(DiskKind::File) => Kind::File,
             Some(DiskKind::Symlink) => Kind::Link,
             Some(DiskKind::Repository) => Kind::Submodule,
@@ -444,6 +460,12 @@ impl<'a> Reader<'a> {
             source,
         };
         if node.kind == Kind::Link {
+            let on_disk = std::fs::symlink_metadata(&full).map_err(io)?;
+            if !on_disk.file_type().is_symlink() {
+                // A link checked out as a file (`core.symlinks=false`): the file is the target.
+                buf.extend_from_slice(&std::fs::read(&full).map_err(io)?);
+                return Ok(&buf[..]);
+            }
             let target = std::fs::read_link(&full).map_err(io)?;
             let target = gix::path::into_bstr(target).map_err(|e| Error::Usage(e.to_string()))?;
             buf.extend_from_slice(&gix::path::to_unix_separators_on_windows(target));
