@@ -49,7 +49,7 @@ RSS_LIMIT_MIB = 128
 
 
 class BenchError(Exception):
-    """Something could not be run; main() prints it and exits 2."""
+    """Something could not be run or disagreed; main() prints it and exits 2."""
 
 
 def log(msg):
@@ -376,7 +376,7 @@ def run(args):
 def main(argv=None):
     try:
         run(parse_args(argv))
-    except BenchError as e:
+    except (BenchError, OSError) as e:
         print(f"bench: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -62,7 +62,7 @@ pub fn settings(reader: &mut Reader<'_>, flags: &Overrides) -> Result<Settings> 
                 return Err(config_error(
                     1,
                     1,
-                    format!("is a {kind:?}, not a regular file"),
+                    format!("is a {}, not a regular file", kind.describe()),
                 ));
             }
         };
@@ -185,7 +185,7 @@ pub fn read_lock(reader: &mut Reader<'_>, path: &str) -> Result<LockState> {
         Some(FileRead::NotAFile(kind)) => LockState::Malformed {
             line: 1,
             column: 1,
-            message: format!("the lock is a {kind:?}, not a regular file"),
+            message: format!("the lock is a {}, not a regular file", kind.describe()),
         },
         Some(FileRead::Bytes(bytes)) => match lock::parse(&bytes) {
             Ok(lock) => LockState::Parsed {
@@ -271,7 +271,7 @@ fn finish(
                 Some(FileRead::NotAFile(kind)) => ManifestState::Invalid(vec![ManifestProblem {
                     line: 1,
                     column: 1,
-                    message: format!("`{name}` is a {kind:?}, not a regular file"),
+                    message: format!("`{name}` is a {}, not a regular file", kind.describe()),
                 }]),
             };
             let exists = !matches!(state, ManifestState::Missing);
@@ -454,6 +454,8 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
             }
         });
         if let Some(r) = &p.rejection {
+            // The finding's own `path` is the offending entry (DESIGN.md's `path` field);
+            // no extra `path` field, which would repeat the key in the JSON object.
             out.push(
                 Finding::new(
                     rejection_kind(r.kind),
@@ -462,7 +464,6 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
                     format!("plugin `{}` is rejected: {}", p.id, r.message),
                 )
                 .plugin(&p.id)
-                .field("path", r.path.clone())
                 .help(rejection_help(r.kind)),
             );
         }

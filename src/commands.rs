@@ -40,9 +40,15 @@ impl Ctx<'_> {
         human::Style { color }
     }
 
-    fn selector(&self, default: Selector) -> Selector {
+    fn selector(&self, default: Selector) -> Result<Selector> {
         let s = &self.cli.source;
-        if let Some(rev) = &s.rev {
+        // clap does not enforce the group for global flags given after the subcommand.
+        if usize::from(s.rev.is_some()) + usize::from(s.index) + usize::from(s.worktree) > 1 {
+            return Err(Error::Usage(
+                "--rev, --index and --worktree each name the tree to read; give only one".into(),
+            ));
+        }
+        Ok(if let Some(rev) = &s.rev {
             Selector::Rev(rev.clone())
         } else if s.index {
             Selector::Index
@@ -50,7 +56,7 @@ impl Ctx<'_> {
             Selector::Worktree
         } else {
             default
-        }
+        })
     }
 
     fn overrides(&self) -> Result<Overrides> {
@@ -97,7 +103,8 @@ pub fn run(ctx: &mut Ctx<'_>) -> Result<u8> {
 
 /// Opens the repository and the tree, and reads the settings from it.
 fn open(ctx: &Ctx<'_>, default: Selector) -> Result<(Snapshot, Settings)> {
-    let snap = Snapshot::open(source::open_repo()?, &ctx.selector(default))?;
+    let selector = ctx.selector(default)?;
+    let snap = Snapshot::open(source::open_repo()?, &selector)?;
     let repo = snap.local_repo();
     let mut reader = snap.reader(&repo);
     let settings = check::settings(&mut reader, &ctx.overrides()?)?;
@@ -211,22 +218,32 @@ fn changes<'a>(
 }
 
 fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
+    let no_source_flag =
+        ctx.cli.source.rev.is_none() && !ctx.cli.source.index && !ctx.cli.source.worktree;
+    if no_source_flag && source::open_repo()?.to_thread_local().workdir().is_none() {
+        return Err(Error::Usage(
+            "this repository is bare: there is no work tree to read or write; use `update --rev REV --stdout` (or `--check`)".into(),
+        ));
+    }
     let (snap, settings) = open(ctx, Selector::Worktree)?;
     let (inv, findings) = checked(&snap, &settings, InventoryOptions::default())?;
     let lock_path = inv.lock_path.clone();
     let style = ctx.style();
 
-    // A rejected plugin has no digest to record: refuse, lock untouched.
+    // A rejected plugin has no digest to record: refuse, lock untouched. The reasons
+    // are the rejections themselves (one per plugin), not the plugin's other findings.
     let rejected: Vec<&Finding> = findings
         .iter()
         .filter(|f| {
             f.plugin.as_ref().is_some_and(|id| {
-                inv.plugins
-                    .iter()
-                    .any(|p| &p.id == id && p.rejection.is_some())
+                inv.plugins.iter().any(|p| {
+                    &p.id == id
+                        && p.rejection
+                            .as_ref()
+                            .is_some_and(|r| r.path == f.path && r.kind.as_str() == f.kind.as_str())
+                })
             })
         })
-        .filter(|f| f.kind != crate::findings::Kind::UnlockedPlugin)
         .collect();
     if !rejected.is_empty() {
         match ctx.format() {
@@ -296,7 +313,18 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
         })?;
         let path = workdir.join(&lock_path);
         let current = std::fs::read(&path).ok();
-        if current.as_deref() != Some(rendered.as_bytes()) {
+        // Read from the work tree, the lock was compared as git would store it: an
+        // up-to-date lock checked out with CRLF (core.autocrlf, eol attributes) stays.
+        let stored_is_current = snap.source == "worktree"
+            && diff.is_empty()
+            && matches!(
+                inv.lock,
+                LockState::Parsed {
+                    canonical: true,
+                    ..
+                }
+            );
+        if !stored_is_current && current.as_deref() != Some(rendered.as_bytes()) {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|source| Error::Io {
                     path: parent.to_path_buf(),
@@ -372,9 +400,12 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
                     }
                 } else if written {
                     format!(
-                        "update: wrote {lock_path} ({} entr{} changed)",
-                        diff.len(),
-                        if diff.len() == 1 { "y" } else { "ies" }
+                        "update: wrote {lock_path} ({})",
+                        match diff.len() {
+                            0 => "same entries, rewritten in canonical form".to_owned(),
+                            1 => "1 entry changed".to_owned(),
+                            n => format!("{n} entries changed"),
+                        }
                     )
                 } else {
                     format!("update: {lock_path} is up to date")
@@ -481,9 +512,10 @@ fn digest_dirs(ctx: &mut Ctx<'_>, dirs: &[String], explain: bool) -> Result<u8> 
                         rejected = true;
                         writeln!(
                             ctx.err,
-                            "plugin-lock: {dir}: rejected [{}]: {}",
+                            "plugin-lock: {}: rejected [{}]: {}",
+                            human::printable(dir),
                             r.kind.as_str(),
-                            r.message
+                            human::printable(&r.message)
                         )
                         .map_err(io_out)?;
                     }

@@ -87,10 +87,11 @@ pub fn plugins(reader: &mut Reader<'_>, globs: &[String], lock: &str) -> Result<
         let mut stack = vec![(pattern.base.clone(), base, 0usize)];
         while let Some((dir, node, depth)) = stack.pop() {
             for (name, child) in reader.children(BStr::new(&dir), &node)? {
-                if child.kind == Kind::File || name == "__pycache__" {
+                let path = join(&dir, &name.to_str_lossy());
+                // The lock itself is never a plugin, whatever kind of entry it is.
+                if child.kind == Kind::File || name == "__pycache__" || path == lock {
                     continue;
                 }
-                let path = join(&dir, &name.to_str_lossy());
                 let depth = depth + 1;
                 let at_depth = pattern.depth.is_none_or(|d| d == depth);
                 if at_depth && pattern.matcher.is_match(&path) {

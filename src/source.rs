@@ -24,6 +24,18 @@ pub enum Kind {
     Submodule,
 }
 
+impl Kind {
+    /// The word people use for it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Dir => "directory",
+            Kind::File => "file",
+            Kind::Link => "symlink",
+            Kind::Submodule => "submodule",
+        }
+    }
+}
+
 /// One entry of `T`. `id` is the object id where `T` has one (not in the work tree).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
@@ -146,6 +158,15 @@ fn resolve_rev(repo: &gix::Repository, rev: &str) -> Result<(String, ObjectId)> 
                 .into(),
         });
     }
+    let unknown = |e: &gix::Error| {
+        let mut err = unknown(e);
+        if let Error::UnknownRevision { cause, .. } = &mut err
+            && repo.is_shallow().unwrap_or(false)
+        {
+            cause.push_str(" (this is a shallow clone: history beyond its depth is absent; fetch more with `git fetch --deepen` or `--unshallow`)");
+        }
+        err
+    };
     let id = repo.rev_parse_single(rev).map_err(|e| unknown(&e))?;
     let object = id.object().map_err(|e| unknown(&e))?;
     // Annotated tags peel to their commit; a tree spec (`HEAD^{tree}`) stays a tree.

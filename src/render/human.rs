@@ -1,5 +1,6 @@
 //! Output for people: compiler-style diagnostics, a one-line verdict, tables.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use crate::check::{Inventory, PluginState};
@@ -33,6 +34,23 @@ impl Style {
     }
 }
 
+/// Text from the tree (file names, link targets) with its control characters escaped
+/// (`\t`, `\n`, `\u{1b}`), so that it can neither break a line nor drive the terminal.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// One block per finding: `error[kind]: title`, ` --> file:line`, notes, help.
 pub fn finding(out: &mut dyn Write, f: &Finding, style: Style) -> io::Result<()> {
     let head = format!("{}[{}]", f.severity.as_str(), f.kind.as_str());
@@ -40,11 +58,12 @@ pub fn finding(out: &mut dyn Write, f: &Finding, style: Style) -> io::Result<()>
         out,
         "{}: {}",
         style.severity(f.severity, &head),
-        style.bold(&f.title)
+        style.bold(&printable(&f.title))
     )?;
+    let path = printable(&f.path);
     let location = match f.column {
-        Some(column) => format!("{}:{}:{}", f.path, f.line, column),
-        None => format!("{}:{}", f.path, f.line),
+        Some(column) => format!("{path}:{}:{column}", f.line),
+        None => format!("{path}:{}", f.line),
     };
     writeln!(out, "  {} {}", style.dim("-->"), location)?;
     let width = f
@@ -56,14 +75,15 @@ pub fn finding(out: &mut dyn Write, f: &Finding, style: Style) -> io::Result<()>
     for (label, value) in &f.notes {
         writeln!(
             out,
-            "   {} {label}:{:pad$} {value}",
+            "   {} {label}:{:pad$} {}",
             style.dim("="),
             "",
+            printable(value),
             pad = width - label.len()
         )?;
     }
     if let Some(help) = &f.help {
-        writeln!(out, "   {} help: {help}", style.dim("="))?;
+        writeln!(out, "   {} help: {}", style.dim("="), printable(help))?;
     }
     writeln!(out)
 }

@@ -1,5 +1,11 @@
 //! The integration suite: the binary, run against fixture repositories built with git.
 
+mod bad_input;
+mod crlf;
+mod snapshots;
+mod sources;
+mod update;
 #[allow(dead_code)] // helpers shared by modules; not every module uses each
 mod util;
 mod vectors;
+mod verify;

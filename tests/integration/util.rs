@@ -196,3 +196,56 @@ pub fn two_plugins() -> Repo {
 pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+impl Repo {
+    /// [`Repo::stage`] for a path given as raw bytes (names that are not UTF-8).
+    pub fn stage_bytes(&self, path: &[u8], mode: &str, content: &[u8]) {
+        let id = git_stdin(
+            self.path(),
+            &["hash-object", "-w", "--stdin"],
+            Some(content),
+        );
+        let mut line = format!("{mode} {id}\t").into_bytes();
+        line.extend_from_slice(path);
+        line.push(0);
+        git_stdin(
+            self.path(),
+            &["update-index", "--add", "-z", "--index-info"],
+            Some(&line),
+        );
+    }
+}
+
+/// Runs plugin-lock in `dir` with extra environment variables (after the clean env).
+pub fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir).args(args);
+    clean_env(&mut cmd);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    cmd.stdin(Stdio::null()).output().expect("plugin-lock runs")
+}
+
+/// Runs plugin-lock in `dir` with stdout on a pseudo-terminal (util-linux `script`),
+/// with extra environment variables; `None` when no pseudo-terminal can be had.
+/// The output is what the terminal saw (line ends may be `\r\n`).
+pub fn run_on_tty(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Option<Output> {
+    let quoted: Vec<String> = std::iter::once(BIN)
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect();
+    let mut cmd = Command::new("script");
+    cmd.current_dir(dir)
+        .args(["-qec", &quoted.join(" "), "/dev/null"]);
+    clean_env(&mut cmd);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let out = cmd.stdin(Stdio::null()).output().ok()?;
+    // `script` itself failing (no pty available) exits with its own error and no output.
+    if out.stdout.is_empty() && !out.status.success() {
+        return None;
+    }
+    Some(out)
+}

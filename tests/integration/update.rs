@@ -1,0 +1,396 @@
+//! `update`: canonical bytes, atomic writes, `--check`, `--stdout`, no needless writes.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+
+use crate::util::*;
+
+const LOCK: &str = "plugins/PLUGINS.lock";
+
+fn worktree_digest(repo: &Repo, dir: &str) -> String {
+    let out = repo.run(&["digest", "--worktree", dir]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    stdout(&out)
+        .split_whitespace()
+        .next()
+        .expect("digest")
+        .to_owned()
+}
+
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+/// Nothing but plugin directories and the lock in `plugins/`: no temp file left over.
+fn assert_no_temp_files(repo: &Repo) {
+    for name in names(&repo.path().join("plugins")) {
+        assert!(
+            !name.starts_with('.') && !name.contains("tmp"),
+            "left-over file in plugins/: {name}"
+        );
+    }
+}
+
+fn plugin(repo: &Repo, name: &str) {
+    repo.write(
+        &format!("plugins/{name}/plugin.yaml"),
+        format!("name: {name}\nversion: 1.0.0\n"),
+    )
+    .write(
+        &format!("plugins/{name}/main.py"),
+        format!("print('{name}')\n"),
+    );
+}
+
+#[test]
+fn writes_sorted_two_space_indented_lock_with_final_newline() {
+    let repo = Repo::new();
+    for name in ["zeta", "beta", "Alpha", "a-b", "a"] {
+        plugin(&repo, name);
+    }
+    let out = repo.run(&["update"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let d = |name: &str| worktree_digest(&repo, &format!("plugins/{name}"));
+    let expected = format!(
+        "{{\n  \"Alpha\": \"{}\",\n  \"a\": \"{}\",\n  \"a-b\": \"{}\",\n  \"beta\": \"{}\",\n  \"zeta\": \"{}\"\n}}\n",
+        d("Alpha"),
+        d("a"),
+        d("a-b"),
+        d("beta"),
+        d("zeta")
+    );
+    assert_eq!(String::from_utf8(repo.read(LOCK)).expect("utf-8"), expected);
+    assert_eq!(
+        names(&repo.path().join("plugins")),
+        ["Alpha", "PLUGINS.lock", "a", "a-b", "beta", "zeta"]
+    );
+    assert_no_temp_files(&repo);
+
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("  + Alpha  {}", d("Alpha"))),
+        "{text}"
+    );
+    assert!(
+        text.contains("update: wrote plugins/PLUGINS.lock (5 entries changed)"),
+        "{text}"
+    );
+    assert!(text.contains("[source worktree]"), "{text}");
+
+    repo.commit("lock");
+    let out = repo.run(&["verify"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    // No warning either: what update writes is canonical.
+    assert!(stdout(&out).contains("0 warnings"), "{}", stdout(&out));
+}
+
+#[test]
+fn no_plugins_is_an_empty_object() {
+    let repo = Repo::new();
+    repo.write("README.md", "no plugins yet\n");
+    repo.commit("empty");
+    let out = repo.run(&["update"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(repo.read(LOCK), b"{}\n");
+    assert_no_temp_files(&repo);
+    repo.commit("empty lock");
+    let out = repo.run(&["verify"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+
+    // Plugins removed: back to `{}`.
+    let repo = two_plugins();
+    repo.remove("plugins/alpha");
+    repo.remove("plugins/beta");
+    repo.write("plugins/README.md", "a file is not a plugin\n");
+    let out = repo.run(&["update"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(repo.read(LOCK), b"{}\n");
+    let text = stdout(&out);
+    assert!(text.contains("  - alpha  "), "{text}");
+    assert!(text.contains("  - beta  "), "{text}");
+}
+
+#[test]
+fn non_ascii_ids_are_written_raw_and_sorted_by_bytes() {
+    let repo = Repo::new();
+    for name in ["日本", "zeta", "Ωmega", "café"] {
+        plugin(&repo, name);
+    }
+    repo.update_lock();
+    let text = String::from_utf8(repo.read(LOCK)).expect("utf-8");
+    assert!(!text.contains("\\u"), "{text}");
+    let keys: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix('"'))
+        .map(|l| l.split('"').next().unwrap())
+        .collect();
+    assert_eq!(keys, ["café", "zeta", "Ωmega", "日本"]);
+    assert!(text.contains(&format!(
+        "  \"café\": \"{}\",\n",
+        worktree_digest(&repo, "plugins/café")
+    )));
+    repo.commit("non-ASCII plugins");
+    let out = repo.run(&["verify"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    // A lock with \u escapes is the same entries, but not canonical.
+    let escaped = text.replace("café", "caf\\u00e9");
+    repo.write(LOCK, &escaped);
+    let out = repo.run(&["update", "--check"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    repo.update_lock();
+    assert_eq!(String::from_utf8(repo.read(LOCK)).expect("utf-8"), text);
+}
+
+#[test]
+fn check_lists_changes_exits_4_and_writes_nothing() {
+    let repo = two_plugins();
+    let lock = repo.path().join(LOCK);
+    let old = json_lock(&repo);
+    repo.write("plugins/alpha/src/main.py", "print('changed')\n");
+    plugin(&repo, "gamma");
+    repo.remove("plugins/beta");
+    let before = repo.read(LOCK);
+    let mtime = std::fs::metadata(&lock)
+        .expect("stat")
+        .modified()
+        .expect("mtime");
+
+    let out = repo.run(&["update", "--check"]);
+    assert_eq!(code(&out), 4, "{}", stdout(&out));
+    let text = stdout(&out);
+    let alpha = worktree_digest(&repo, "plugins/alpha");
+    let gamma = worktree_digest(&repo, "plugins/gamma");
+    assert!(
+        text.contains(&format!(
+            "  ~ alpha  {} -> {alpha}",
+            old["alpha"].as_str().unwrap()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("  - beta  {}", old["beta"].as_str().unwrap())),
+        "{text}"
+    );
+    assert!(text.contains(&format!("  + gamma  {gamma}")), "{text}");
+    assert!(
+        text.contains("out of date (3 entries would change)"),
+        "{text}"
+    );
+    assert!(text.contains("run `plugin-lock update`"), "{text}");
+
+    assert_eq!(repo.read(LOCK), before, "--check wrote the lock");
+    assert_eq!(std::fs::metadata(&lock).unwrap().modified().unwrap(), mtime);
+    assert_no_temp_files(&repo);
+
+    let out = repo.run(&["update", "--check", "--format", "json"]);
+    assert_eq!(code(&out), 4);
+    let doc = json(&out);
+    assert_eq!(doc["written"], false);
+    assert_eq!(doc["lock"], LOCK);
+    assert_eq!(doc["source"], "worktree");
+    assert_eq!(
+        doc["changes"],
+        json!([
+            {"id": "alpha", "change": "changed", "from": old["alpha"], "to": alpha},
+            {"id": "beta", "change": "removed", "from": old["beta"], "to": null},
+            {"id": "gamma", "change": "added", "from": null, "to": gamma},
+        ])
+    );
+    assert_eq!(repo.read(LOCK), before);
+
+    // The check reads the work tree by default; the committed tree is up to date.
+    let out = repo.run(&["update", "--check", "--rev", "HEAD"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+}
+
+#[test]
+fn check_reports_a_missing_lock() {
+    let repo = Repo::new();
+    plugin(&repo, "alpha");
+    let out = repo.run(&["update", "--check"]);
+    assert_eq!(code(&out), 4, "{}", stdout(&out));
+    assert!(stdout(&out).contains("+ alpha"), "{}", stdout(&out));
+    assert!(!repo.path().join(LOCK).exists());
+}
+
+fn json_lock(repo: &Repo) -> Value {
+    serde_json::from_slice(&repo.read(LOCK)).expect("lock is JSON")
+}
+
+#[test]
+fn check_compares_entries_not_bytes() {
+    let repo = two_plugins();
+    let lock = json_lock(&repo);
+    // Same entries: reversed order, four spaces, no final newline.
+    let odd = format!(
+        "{{\n    \"beta\": \"{}\",\n    \"alpha\": \"{}\"\n}}",
+        lock["beta"].as_str().unwrap(),
+        lock["alpha"].as_str().unwrap()
+    );
+    repo.write(LOCK, &odd);
+    let out = repo.run(&["update", "--check"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(stdout(&out).contains("is up to date"), "{}", stdout(&out));
+    assert_eq!(repo.read(LOCK), odd.as_bytes());
+
+    // `update` itself rewrites it canonically.
+    let canonical = format!(
+        "{{\n  \"alpha\": \"{}\",\n  \"beta\": \"{}\"\n}}\n",
+        lock["alpha"].as_str().unwrap(),
+        lock["beta"].as_str().unwrap()
+    );
+    let out = repo.run(&["update"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(String::from_utf8(repo.read(LOCK)).unwrap(), canonical);
+    assert!(stdout(&out).contains("wrote"), "{}", stdout(&out));
+    assert_no_temp_files(&repo);
+}
+
+#[test]
+fn stdout_prints_the_lock_and_writes_nothing() {
+    let repo = two_plugins();
+    repo.write("plugins/alpha/src/main.py", "print('changed')\n");
+    plugin(&repo, "gamma");
+    let before = repo.read(LOCK);
+
+    let out = repo.run(&["update", "--stdout"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let printed = out.stdout.clone();
+    assert_eq!(repo.read(LOCK), before, "--stdout wrote the lock");
+    let doc: Value = serde_json::from_slice(&printed).expect("the lock is printed");
+    assert_eq!(
+        doc["gamma"],
+        worktree_digest(&repo, "plugins/gamma").as_str()
+    );
+    assert!(printed.ends_with(b"\"\n}\n"), "{}", stdout(&out));
+    assert_no_temp_files(&repo);
+
+    // What it printed is what `update` writes.
+    repo.update_lock();
+    assert_eq!(repo.read(LOCK), printed);
+}
+
+#[test]
+fn stdout_works_in_a_bare_repository_from_a_revision() {
+    let repo = two_plugins();
+    let parent = tempfile::tempdir().expect("temp dir");
+    git_in(
+        parent.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            repo.path().to_str().unwrap(),
+            "bare.git",
+        ],
+    );
+    let out = run_in(
+        parent.path(),
+        &["-C", "bare.git", "update", "--stdout", "--rev", "HEAD"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(out.stdout, repo.read(LOCK));
+    // Writing needs a work tree.
+    let out = run_in(
+        parent.path(),
+        &["-C", "bare.git", "update", "--rev", "HEAD"],
+    );
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert!(stderr(&out).contains("--stdout"), "{}", stderr(&out));
+}
+
+#[test]
+fn an_up_to_date_lock_is_not_touched() {
+    use std::os::unix::fs::MetadataExt;
+    let repo = two_plugins();
+    let lock = repo.path().join(LOCK);
+    let past = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&lock)
+        .expect("open")
+        .set_modified(past)
+        .expect("set mtime");
+    let before = std::fs::metadata(&lock).expect("stat");
+    let bytes = repo.read(LOCK);
+
+    let out = repo.run(&["update"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "update: plugins/PLUGINS.lock is up to date [source worktree]\n"
+    );
+    let after = std::fs::metadata(&lock).expect("stat");
+    assert_eq!(after.modified().unwrap(), past);
+    assert_eq!(after.ino(), before.ino(), "the file was replaced");
+    assert_eq!(repo.read(LOCK), bytes);
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+
+    let out = repo.run(&["update", "--check"]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(
+        stdout(&out),
+        "update --check: plugins/PLUGINS.lock is up to date [source worktree]\n"
+    );
+}
+
+#[test]
+fn a_malformed_lock_is_replaced_saying_so() {
+    let repo = two_plugins();
+    repo.write(LOCK, "{\"alpha\": nope}\n");
+    let out = repo.run(&["update", "--check"]);
+    assert_eq!(code(&out), 4, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("would replace a malformed lock"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(repo.read(LOCK), b"{\"alpha\": nope}\n");
+
+    let out = repo.run(&["update"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("replaced a malformed lock (plugins/PLUGINS.lock:1:"),
+        "{text}"
+    );
+    assert_eq!(
+        json_lock(&repo)["alpha"],
+        worktree_digest(&repo, "plugins/alpha").as_str()
+    );
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_rejected_plugin_blocks_the_update() {
+    let repo = two_plugins();
+    repo.write("plugins/alpha/src/main.py", "print('changed')\n");
+    std::os::unix::fs::symlink("/etc/passwd", repo.path().join("plugins/beta/passwd"))
+        .expect("symlink");
+    let before = repo.read(LOCK);
+    let out = repo.run(&["update"]);
+    assert_eq!(code(&out), 4, "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("error[symlink_escape]"), "{err}");
+    assert!(err.contains("plugins/beta/passwd"), "{err}");
+    assert!(err.contains("refused"), "{err}");
+    assert_eq!(repo.read(LOCK), before, "the lock must stay untouched");
+    assert_no_temp_files(&repo);
+
+    let out = repo.run(&["update", "--format", "json"]);
+    assert_eq!(code(&out), 4);
+    let doc = json(&out);
+    assert_eq!(doc["refused"], true);
+    assert_eq!(doc["written"], false);
+    assert_eq!(doc["findings"][0]["kind"], "symlink_escape");
+    assert_eq!(repo.read(LOCK), before);
+}
