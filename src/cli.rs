@@ -16,7 +16,7 @@ pub struct Cli {
     #[arg(short = 'C', value_name = "PATH", global = true)]
     pub chdir: Option<PathBuf>,
 
-    /// Output format [default: human]
+    /// Output format [default: human; github for verify when GITHUB_ACTIONS=true]
     #[arg(long, value_enum, global = true)]
     pub format: Option<Format>,
 
@@ -46,6 +46,10 @@ pub struct Cli {
 pub enum Format {
     Human,
     Json,
+    /// Workflow-command annotations, job summary and step outputs (verify only).
+    Github,
+    /// SARIF 2.1.0 for code scanning (verify only).
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -94,6 +98,9 @@ pub struct ConfigArgs {
 pub enum Command {
     /// Check every plugin against the lock; exit 4 on any error finding.
     Verify {
+        /// Also write the JSON report to PATH (with --format github: default under RUNNER_TEMP).
+        #[arg(long, value_name = "PATH")]
+        report: Option<std::path::PathBuf>,
         /// Benchmarking only: read every blob but hash nothing (the verdict is meaningless).
         #[arg(long, hide = true)]
         bench_read_only: bool,

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use gix::bstr::BStr;
 
@@ -13,8 +14,15 @@ use crate::digest;
 use crate::error::{Error, Result, exit};
 use crate::findings::{Finding, Severity};
 use crate::lock;
-use crate::render::{self, human, json};
+use crate::render::{self, github, human, json, sarif};
 use crate::source::{self, Kind, Selector, Snapshot};
+
+/// The formats of commands other than `verify`.
+#[derive(Clone, Copy)]
+enum Plain {
+    Human,
+    Json,
+}
 
 /// What every command gets: the parsed flags and where to write.
 pub struct Ctx<'a> {
@@ -24,8 +32,25 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn format(&self) -> Format {
-        self.cli.format.unwrap_or(Format::Human)
+    /// `verify`'s format: `github` by default inside GitHub Actions.
+    fn verify_format(&self) -> Format {
+        match self.cli.format {
+            Some(format) => format,
+            None if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") => Format::Github,
+            None => Format::Human,
+        }
+    }
+
+    /// Every other command speaks `human` or `json`.
+    fn format(&self) -> Result<Plain> {
+        match self.cli.format {
+            None | Some(Format::Human) => Ok(Plain::Human),
+            Some(Format::Json) => Ok(Plain::Json),
+            Some(Format::Github | Format::Sarif) => Err(Error::Usage(
+                "--format github and sarif are for `verify`; this command prints human or json"
+                    .into(),
+            )),
+        }
     }
 
     fn style(&self) -> human::Style {
@@ -94,7 +119,10 @@ pub fn run(ctx: &mut Ctx<'_>) -> Result<u8> {
             clap_complete::generate(*shell, &mut cmd, "plugin-lock", ctx.out);
             Ok(exit::OK)
         }
-        Command::Verify { bench_read_only } => verify(ctx, *bench_read_only),
+        Command::Verify {
+            report,
+            bench_read_only,
+        } => verify(ctx, report.as_deref(), *bench_read_only),
         Command::List => list(ctx),
         Command::Update { check, stdout } => update(ctx, *check, *stdout),
         Command::Digest { dirs, explain } => digest_dirs(ctx, dirs, *explain),
@@ -134,40 +162,81 @@ fn verdict_code(findings: &[Finding]) -> u8 {
     }
 }
 
-fn verify(ctx: &mut Ctx<'_>, read_only: bool) -> Result<u8> {
+fn verify(ctx: &mut Ctx<'_>, report: Option<&Path>, read_only: bool) -> Result<u8> {
     let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
     let options = InventoryOptions { read_only };
     let (inv, findings) = checked(&snap, &settings, options)?;
     let style = ctx.style();
-    match ctx.format() {
+    let format = ctx.verify_format();
+    let verdict = human::Verdict {
+        command: "verify",
+        source: &inv.source,
+        lock_path: &inv.lock_path,
+        plugins: inv
+            .plugins
+            .iter()
+            .filter(|p| p.status != check::Status::MissingDirectory)
+            .count(),
+    };
+    // The JSON report: where asked, and always with `github` (its `report` output).
+    let report_path = match (report, format) {
+        (Some(path), _) => Some(path.to_path_buf()),
+        (None, Format::Github) => Some(default_report_path()),
+        (None, _) => None,
+    };
+    if let Some(path) = &report_path {
+        let mut bytes = Vec::new();
+        json::verify(&mut bytes, &inv, &findings).map_err(io_out)?;
+        lock::write_atomic(path, &bytes).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    match format {
         Format::Json => json::verify(ctx.out, &inv, &findings),
-        Format::Human => human::report(
-            ctx.out,
-            &findings,
-            &human::Verdict {
-                command: "verify",
-                source: &inv.source,
-                lock_path: &inv.lock_path,
-                plugins: inv
-                    .plugins
-                    .iter()
-                    .filter(|p| p.status != check::Status::MissingDirectory)
-                    .count(),
-            },
-            style,
-            ctx.cli.quiet,
-        ),
+        Format::Sarif => sarif::write(ctx.out, &findings),
+        Format::Human => human::report(ctx.out, &findings, &verdict, style, ctx.cli.quiet),
+        Format::Github => {
+            github::annotations(ctx.out, &findings).map_err(io_out)?;
+            // The human report may quote file names: suspend command parsing around it.
+            let token = github::random_token();
+            writeln!(ctx.out, "::stop-commands::{token}").map_err(io_out)?;
+            human::report(
+                ctx.out,
+                &findings,
+                &verdict,
+                human::Style { color: false },
+                ctx.cli.quiet,
+            )
+            .map_err(io_out)?;
+            writeln!(ctx.out, "::{token}::").map_err(io_out)?;
+            let errors = findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .count();
+            let summary = github::summary(&inv, &findings, "verify");
+            let path = report_path.clone().unwrap_or_else(default_report_path);
+            github::publish(&summary, errors > 0, errors, &path)
+        }
     }
     .map_err(io_out)?;
     Ok(verdict_code(&findings))
 }
 
+/// `$RUNNER_TEMP/plugin-lock-report.json`, or the system temp dir outside Actions.
+fn default_report_path() -> PathBuf {
+    std::env::var_os("RUNNER_TEMP")
+        .filter(|v| !v.is_empty())
+        .map_or_else(std::env::temp_dir, PathBuf::from)
+        .join("plugin-lock-report.json")
+}
+
 fn list(ctx: &mut Ctx<'_>) -> Result<u8> {
     let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
     let inv = check::inventory(&snap, &settings, InventoryOptions::default())?;
-    match ctx.format() {
-        Format::Json => json::list(ctx.out, &inv),
-        Format::Human => human::inventory(ctx.out, &inv, ctx.cli.verbose),
+    match ctx.format()? {
+        Plain::Json => json::list(ctx.out, &inv),
+        Plain::Human => human::inventory(ctx.out, &inv, ctx.cli.verbose),
     }
     .map_err(io_out)?;
     Ok(exit::OK)
@@ -246,8 +315,8 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
         })
         .collect();
     if !rejected.is_empty() {
-        match ctx.format() {
-            Format::Json => {
+        match ctx.format()? {
+            Plain::Json => {
                 #[derive(serde::Serialize)]
                 struct Doc<'a> {
                     lock: &'a str,
@@ -268,7 +337,7 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
                 )
                 .map_err(io_out)?;
             }
-            Format::Human => {
+            Plain::Human => {
                 for f in &rejected {
                     human::finding(ctx.err, f, style).map_err(io_out)?;
                 }
@@ -342,8 +411,8 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
     if to_stdout {
         ctx.out.write_all(rendered.as_bytes()).map_err(io_out)?;
     } else {
-        match ctx.format() {
-            Format::Json => {
+        match ctx.format()? {
+            Plain::Json => {
                 #[derive(serde::Serialize)]
                 struct Doc<'a> {
                     lock: &'a str,
@@ -366,7 +435,7 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
                 )
                 .map_err(io_out)?;
             }
-            Format::Human => {
+            Plain::Human => {
                 if let Some(why) = &malformed {
                     let verb = if check_only {
                         "would replace"
@@ -375,7 +444,7 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
                     };
                     writeln!(ctx.out, "update: {verb} a malformed lock ({why})").map_err(io_out)?;
                 }
-                for c in &diff {
+                for c in diff.iter().filter(|_| !ctx.cli.quiet) {
                     let line = match c.change {
                         "added" => format!("  + {}  {}", c.id, c.to.unwrap_or_default()),
                         "removed" => format!("  - {}  {}", c.id, c.from.unwrap_or_default()),
@@ -456,8 +525,8 @@ fn digest_dirs(ctx: &mut Ctx<'_>, dirs: &[String], explain: bool) -> Result<u8> 
         digest::plugin(reader, path, node, &options, buf)
     })?;
     let mut rejected = false;
-    match ctx.format() {
-        Format::Json => {
+    match ctx.format()? {
+        Plain::Json => {
             #[derive(serde::Serialize)]
             struct Entry<'a> {
                 dir: &'a str,
@@ -498,7 +567,7 @@ fn digest_dirs(ctx: &mut Ctx<'_>, dirs: &[String], explain: bool) -> Result<u8> 
             }
             json::write(ctx.out, &Doc { digests: entries }).map_err(io_out)?;
         }
-        Format::Human => {
+        Plain::Human => {
             for (dir, o) in dirs.iter().zip(&outcomes) {
                 match &o.result {
                     Ok(d) => {

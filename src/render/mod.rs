@@ -1,8 +1,10 @@
 //! Renderers: one module per output format. Each takes what a command computed and a
 //! writer; none decides anything.
 
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use crate::check::PluginState;
 use crate::digest::Rejection;
