@@ -320,7 +320,7 @@ def rss_floor():
     return run_once(["git", "--version"], {}, {0})[1] / 1024
 
 
-def machine_line(binary, flags, rounds):
+def machine_line(binary, flags, rounds, load):
     model, sha_ni = "unknown CPU", "unknown"
     try:
         info = Path("/proc/cpuinfo").read_text()
@@ -335,7 +335,8 @@ def machine_line(binary, flags, rounds):
     cache = ("plugin-lock run with --no-cache" if flags
              else "this plugin-lock has no digest cache")
     return (f"Machine: nproc {nproc}, {model}, sha_ni: {sha_ni}; {git}; "
-            f"Python {sys.version.split()[0]}; binary {binary}.\n\n"
+            f"Python {sys.version.split()[0]}; binary {binary}; "
+            f"1-minute load average before timing {load:.2f} (other work skews the figures).\n\n"
             f"Method: {rounds} timed rounds, commands interleaved round-robin; one untimed "
             f"warm-up per command, so the page cache is warm. \"Cold\" means no plugin-lock "
             f"cache ({cache}), not a cold page cache. Output to /dev/null; peak RSS is "
@@ -359,6 +360,7 @@ def run(args):
     for name, repo in repos.items():
         guard(name, repo, binary, flags, python, scripts["baseline_plumbing"])
 
+    load = os.getloadavg()[0]
     results, tables = {}, []
     for name, repo in repos.items():
         log(f"corpus {name}: timing")
@@ -368,7 +370,7 @@ def run(args):
         tables.append(corpus_table(name, cmds, stats, args.rounds))
 
     print("## plugin-lock benchmark\n")
-    print(machine_line(binary, flags, args.rounds))
+    print(machine_line(binary, flags, args.rounds, load))
     print("\n".join(tables))
     print(targets_table(targets(results)))
 

@@ -254,7 +254,12 @@ fn finish(
         Some(name) => {
             let path = join(&plugin.dir, name);
             let dir_name = plugin.dir.rsplit('/').next().unwrap_or(&plugin.dir);
-            let state = match reader.read_file(&path, manifest::MAX_MANIFEST_BYTES)? {
+            let state = match reader.read_file_in(
+                &plugin.dir,
+                &plugin.node,
+                name,
+                manifest::MAX_MANIFEST_BYTES,
+            )? {
                 None => ManifestState::Missing,
                 Some(FileRead::Bytes(bytes)) => match manifest::check(&bytes, dir_name) {
                     Ok(m) => ManifestState::Valid { version: m.version },

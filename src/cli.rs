@@ -32,6 +32,10 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub verbose: bool,
 
+    /// Explain changes against REV (in GitHub Actions: the pull request's base).
+    #[arg(long, value_name = "REV", global = true)]
+    pub base: Option<String>,
+
     #[command(flatten)]
     pub source: SourceArgs,
 
@@ -104,6 +108,11 @@ pub enum Command {
         /// Benchmarking only: read every blob but hash nothing (the verdict is meaningless).
         #[arg(long, hide = true)]
         bench_read_only: bool,
+        /// Also publish a `plugin-lock` check run with every finding through the GitHub API
+        /// (needs GITHUB_TOKEN with `checks: write`, GITHUB_REPOSITORY, GITHUB_SHA or a pull
+        /// request event); the exit code never depends on it.
+        #[arg(long)]
+        check_run: bool,
     },
     /// Recompute the lock and write it canonically and atomically (default source: the work tree).
     Update {
@@ -124,9 +133,56 @@ pub enum Command {
     },
     /// The inventory: every plugin with its version, digest, lock entry and status.
     List,
+    /// The owners of each path per CODEOWNERS; without paths, the lock's, the
+    /// configuration's and each plugin's (exit 4 on CODEOWNERS syntax errors).
+    Owners {
+        /// Tree paths, relative to the current directory.
+        #[arg(value_name = "PATH")]
+        paths: Vec<String>,
+    },
+    /// Per plugin between two revisions: added, removed, unchanged, hot or cold.
+    Diff {
+        /// `A B`, or `A..B`.
+        #[arg(required = true, num_args = 1..=2, value_name = "REV")]
+        revs: Vec<String>,
+    },
+    /// Git hooks: the pre-push check, and installing it.
+    Hook {
+        #[command(subcommand)]
+        action: HookAction,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+}
+
+/// `plugin-lock hook ...`.
+#[derive(Debug, Subcommand)]
+pub enum HookAction {
+    /// The git pre-push hook: verify the tree of every pushed branch and tag (git's stdin
+    /// lines); exit 4 stops the push.
+    PrePush {
+        /// The remote's name (git passes it).
+        remote: Option<String>,
+        /// The remote's URL (git passes it).
+        url: Option<String>,
+    },
+    /// For the pre-commit framework's pre-push stage: verify PRE_COMMIT_TO_REF (explained
+    /// against PRE_COMMIT_FROM_REF); without it, PRE_COMMIT_LOCAL_BRANCH, else HEAD.
+    PreCommitFramework,
+    /// Write the pre-push hook into the hooks directory (core.hooksPath, else the common
+    /// git directory's hooks/).
+    Install {
+        /// Replace a pre-push hook that plugin-lock did not write.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove the pre-push hook that `hook install` wrote.
+    Uninstall {
+        /// Also remove a pre-push hook that plugin-lock did not write.
+        #[arg(long)]
+        force: bool,
     },
 }

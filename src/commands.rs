@@ -7,13 +7,18 @@ use std::path::{Path, PathBuf};
 
 use gix::bstr::BStr;
 
+use crate::actions_env;
+use crate::changes;
 use crate::check::{self, Inventory, InventoryOptions, LockState, Overrides, Settings};
+use crate::checkrun;
 use crate::cli::{Cli, ColorChoice, Command, Format};
 use crate::config;
 use crate::digest;
 use crate::error::{Error, Result, exit};
 use crate::findings::{Finding, Severity};
 use crate::lock;
+use crate::ownership;
+use crate::pipeline::{self, OwnershipFrom};
 use crate::render::{self, github, human, json, sarif};
 use crate::source::{self, Kind, Selector, Snapshot};
 
@@ -36,7 +41,7 @@ impl Ctx<'_> {
     fn verify_format(&self) -> Format {
         match self.cli.format {
             Some(format) => format,
-            None if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") => Format::Github,
+            None if actions_env::in_actions() => Format::Github,
             None => Format::Human,
         }
     }
@@ -84,7 +89,7 @@ impl Ctx<'_> {
         })
     }
 
-    fn overrides(&self) -> Result<Overrides> {
+    pub(crate) fn overrides(&self) -> Result<Overrides> {
         let c = &self.cli.config;
         let symlinks = match &c.symlinks {
             None => None,
@@ -105,7 +110,7 @@ impl Ctx<'_> {
     }
 }
 
-fn io_out(e: std::io::Error) -> Error {
+pub(crate) fn io_out(e: std::io::Error) -> Error {
     Error::Io {
         path: "<stdout>".into(),
         source: e,
@@ -122,10 +127,14 @@ pub fn run(ctx: &mut Ctx<'_>) -> Result<u8> {
         Command::Verify {
             report,
             bench_read_only,
-        } => verify(ctx, report.as_deref(), *bench_read_only),
+            check_run,
+        } => verify(ctx, report.as_deref(), *bench_read_only, *check_run),
         Command::List => list(ctx),
+        Command::Owners { paths } => owners(ctx, paths),
+        Command::Diff { revs } => diff(ctx, revs),
         Command::Update { check, stdout } => update(ctx, *check, *stdout),
         Command::Digest { dirs, explain } => digest_dirs(ctx, dirs, *explain),
+        Command::Hook { action } => crate::hook::run(ctx, action),
     }
 }
 
@@ -139,7 +148,7 @@ fn open(ctx: &Ctx<'_>, default: Selector) -> Result<(Snapshot, Settings)> {
     Ok((snap, settings))
 }
 
-fn checked(
+pub(crate) fn checked(
     snap: &Snapshot,
     settings: &Settings,
     options: InventoryOptions,
@@ -162,10 +171,17 @@ fn verdict_code(findings: &[Finding]) -> u8 {
     }
 }
 
-fn verify(ctx: &mut Ctx<'_>, report: Option<&Path>, read_only: bool) -> Result<u8> {
+fn verify(
+    ctx: &mut Ctx<'_>,
+    report: Option<&Path>,
+    read_only: bool,
+    check_run: bool,
+) -> Result<u8> {
     let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
     let options = InventoryOptions { read_only };
-    let (inv, findings) = checked(&snap, &settings, options)?;
+    let base = pipeline::open_base(base_rev(ctx).as_deref(), &ctx.overrides()?, &settings)?;
+    let (inv, findings) =
+        pipeline::evaluate(&snap, &settings, options, &base, OwnershipFrom::Base)?;
     let style = ctx.style();
     let format = ctx.verify_format();
     let verdict = human::Verdict {
@@ -220,7 +236,253 @@ fn verify(ctx: &mut Ctx<'_>, report: Option<&Path>, read_only: bool) -> Result<u
         }
     }
     .map_err(io_out)?;
+    if check_run {
+        // The report first (the API may take a while); the exit code never depends on it.
+        let _ = ctx.out.flush();
+        let summary = github::summary(&inv, &findings, "verify");
+        let outcome = checkrun::publish(&findings, &summary, &checkrun::GithubEnv::from_env());
+        let quiet = ctx.cli.quiet && matches!(outcome, checkrun::Outcome::Created { .. });
+        if let Some(note) = outcome.note(format == Format::Github).filter(|_| !quiet) {
+            let _ = writeln!(ctx.err, "{note}");
+        }
+    }
     Ok(verdict_code(&findings))
+}
+
+/// The base of explanations: `--base`, else a pull request's base inside Actions.
+fn base_rev(ctx: &Ctx<'_>) -> Option<String> {
+    ctx.cli.base.clone().or_else(|| {
+        actions_env::in_actions()
+            .then(|| actions_env::pull_request_sha("base"))
+            .flatten()
+    })
+}
+
+/// `owners [PATH...]`: GitHub's answer per path, or the ownership report. With
+/// `--base`, CODEOWNERS comes from the base tree, as GitHub reads it for a pull request.
+fn owners(ctx: &mut Ctx<'_>, paths: &[String]) -> Result<u8> {
+    let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
+    let base = pipeline::open_base(ctx.cli.base.as_deref(), &ctx.overrides()?, &settings)?;
+    let file = {
+        let (from, _) = match &base {
+            pipeline::Base::Present(b) => (&b.0, &b.1),
+            _ => (&snap, &settings),
+        };
+        let repo = from.local_repo();
+        let mut reader = from.reader(&repo);
+        ownership::load(&mut reader)?
+    };
+    let code = if file.as_ref().is_some_and(|f| !f.errors.is_empty()) {
+        exit::CHECK_FAILED
+    } else {
+        exit::OK
+    };
+    if let Some(f) = file.as_ref().filter(|f| !f.errors.is_empty()) {
+        for e in &f.errors {
+            writeln!(
+                ctx.err,
+                "plugin-lock: {}:{}:{}: {}",
+                f.path,
+                e.line,
+                e.column,
+                human::printable(&e.message)
+            )
+            .map_err(io_out)?;
+        }
+    }
+    let codeowners = file.as_ref().map(|f| f.path.clone());
+    #[derive(serde::Serialize)]
+    struct Entry {
+        path: String,
+        owners: Vec<String>,
+        line: Option<u32>,
+    }
+    let entry = |path: &str| {
+        let a = ownership::answer(file.as_ref(), path);
+        Entry {
+            path: a.path,
+            owners: a.owners,
+            line: a.line,
+        }
+    };
+    if !paths.is_empty() {
+        let mut entries = Vec::with_capacity(paths.len());
+        for p in paths {
+            entries.push(entry(&tree_path(&snap.prefix, p)?));
+        }
+        match ctx.format()? {
+            Plain::Json => {
+                #[derive(serde::Serialize)]
+                struct Doc {
+                    codeowners: Option<String>,
+                    paths: Vec<Entry>,
+                }
+                json::write(
+                    ctx.out,
+                    &Doc {
+                        codeowners,
+                        paths: entries,
+                    },
+                )
+            }
+            Plain::Human => entries.iter().try_for_each(|e| {
+                let who = if e.owners.is_empty() {
+                    "-".to_owned()
+                } else {
+                    e.owners.join(" ")
+                };
+                writeln!(ctx.out, "{}  {who}", human::printable(&e.path))
+            }),
+        }
+        .map_err(io_out)?;
+        return Ok(code);
+    }
+    // The report: the lock, the configuration, and each plugin's unowned files.
+    let inv = check::inventory(&snap, &settings, InventoryOptions::default())?;
+    let files = {
+        let repo = snap.local_repo();
+        let mut reader = snap.reader(&repo);
+        ownership::all_files(&mut reader)?
+    };
+    #[derive(serde::Serialize)]
+    struct PluginOwners {
+        id: String,
+        owners: Vec<String>,
+        unowned: Vec<String>,
+    }
+    let mut scratch = Vec::new();
+    let plugins: Vec<PluginOwners> = inv
+        .plugins
+        .iter()
+        .filter(|p| p.status != check::Status::MissingDirectory)
+        .map(|p| {
+            let (owners, unowned) = match &file {
+                Some(f) => ownership::plugin_owners(f, &files, &p.dir, &mut scratch),
+                None => (Vec::new(), Vec::new()),
+            };
+            let prefix = format!("{}/", p.dir);
+            let unowned = if file.is_some() {
+                unowned
+            } else {
+                files
+                    .iter()
+                    .filter(|f| f.starts_with(&prefix))
+                    .cloned()
+                    .collect()
+            };
+            PluginOwners {
+                id: p.id.clone(),
+                owners,
+                unowned,
+            }
+        })
+        .collect();
+    let lock = entry(&settings.config.lock);
+    let config = settings.config_exists.then(|| entry(check::CONFIG_FILE));
+    match ctx.format()? {
+        Plain::Json => {
+            #[derive(serde::Serialize)]
+            struct Doc {
+                codeowners: Option<String>,
+                lock: Entry,
+                config: Option<Entry>,
+                plugins: Vec<PluginOwners>,
+            }
+            json::write(
+                ctx.out,
+                &Doc {
+                    codeowners,
+                    lock,
+                    config,
+                    plugins,
+                },
+            )
+        }
+        Plain::Human => (|| {
+            let who = |o: &[String]| {
+                if o.is_empty() {
+                    "-".to_owned()
+                } else {
+                    o.join(" ")
+                }
+            };
+            let at = |l: Option<u32>| l.map(|l| format!(" (line {l})")).unwrap_or_default();
+            match &codeowners {
+                Some(c) => writeln!(ctx.out, "CODEOWNERS: {c}")?,
+                None => writeln!(ctx.out, "CODEOWNERS: none")?,
+            }
+            writeln!(
+                ctx.out,
+                "{}  {}{}",
+                lock.path,
+                who(&lock.owners),
+                at(lock.line)
+            )?;
+            if let Some(c) = &config {
+                writeln!(ctx.out, "{}  {}{}", c.path, who(&c.owners), at(c.line))?;
+            }
+            for p in &plugins {
+                let tail = if p.unowned.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "  ({} unowned file(s): {})",
+                        p.unowned.len(),
+                        p.unowned
+                            .iter()
+                            .take(3)
+                            .map(|f| human::printable(f).into_owned())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                writeln!(
+                    ctx.out,
+                    "{}  {}{tail}",
+                    human::printable(&p.id),
+                    who(&p.owners)
+                )?;
+            }
+            Ok(())
+        })(),
+    }
+    .map_err(io_out)?;
+    Ok(code)
+}
+
+/// `diff A B` (or `A..B`): every plugin's class of change.
+fn diff(ctx: &mut Ctx<'_>, revs: &[String]) -> Result<u8> {
+    let (a, b) = match revs {
+        [one] => one
+            .split_once("..")
+            .filter(|(a, b)| !a.is_empty() && !b.is_empty() && !b.starts_with('.'))
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .ok_or_else(|| Error::Usage(format!("`{one}`: give two revisions, `A B` or `A..B`")))?,
+        [a, b] => (a.clone(), b.clone()),
+        _ => return Err(Error::Usage("diff takes two revisions".into())),
+    };
+    if ctx.cli.source.index || ctx.cli.source.worktree || ctx.cli.source.rev.is_some() {
+        return Err(Error::Usage(
+            "diff reads its two revisions; --rev, --index and --worktree do not apply".into(),
+        ));
+    }
+    let open_side = |rev: &str| -> Result<(Snapshot, Settings)> {
+        let snap = Snapshot::open(source::open_repo()?, &Selector::Rev(rev.to_owned()))?;
+        let repo = snap.local_repo();
+        let mut reader = snap.reader(&repo);
+        let settings = check::settings(&mut reader, &ctx.overrides()?)?;
+        drop(reader);
+        Ok((snap, settings))
+    };
+    let (sa, seta) = open_side(&a)?;
+    let (sb, setb) = open_side(&b)?;
+    let d = changes::diff((&sa, &seta), (&sb, &setb))?;
+    match ctx.format()? {
+        Plain::Json => json::write(ctx.out, &d),
+        Plain::Human => human::diff(ctx.out, &d, ctx.cli.verbose),
+    }
+    .map_err(io_out)?;
+    Ok(exit::OK)
 }
 
 /// `$RUNNER_TEMP/plugin-lock-report.json`, or the system temp dir outside Actions.
@@ -233,7 +495,13 @@ fn default_report_path() -> PathBuf {
 
 fn list(ctx: &mut Ctx<'_>) -> Result<u8> {
     let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
-    let inv = check::inventory(&snap, &settings, InventoryOptions::default())?;
+    let (inv, _) = pipeline::evaluate(
+        &snap,
+        &settings,
+        InventoryOptions::default(),
+        &pipeline::Base::None,
+        OwnershipFrom::Verified,
+    )?;
     match ctx.format()? {
         Plain::Json => json::list(ctx.out, &inv),
         Plain::Human => human::inventory(ctx.out, &inv, ctx.cli.verbose),

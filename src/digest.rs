@@ -223,6 +223,47 @@ pub fn plugin(
     })
 }
 
+/// One entry of a plugin as stored, for explaining changes: its path relative to the
+/// plugin, and the SHA-256 of its stored bytes (a link's target text, not followed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEntry {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// The digest's inputs before any check: every non-excluded entry below `dir` with the
+/// hash of what `T` stores, sorted in record order. Never rejects; names are shown lossily.
+pub fn stored_entries(
+    reader: &mut Reader<'_>,
+    dir: &str,
+    node: &Node,
+    buf: &mut Vec<u8>,
+) -> Result<Vec<StoredEntry>> {
+    let mut entries = Vec::new();
+    if node.kind == Kind::Dir {
+        reader.walk(BStr::new(dir), node, &mut entries)?;
+    }
+    entries.retain(|(rel, n)| !excluded(rel.as_bstr()) && n.kind != Kind::Dir);
+    entries.sort_by(|a, b| record_order(a.0.as_bstr(), b.0.as_bstr()));
+    let mut out = Vec::with_capacity(entries.len());
+    for (rel, entry) in entries {
+        let rel = rel.to_str_lossy().into_owned();
+        let sha256 = if entry.kind == Kind::Submodule {
+            // A gitlink stores a commit id, not content: its id stands for it.
+            entry.id.map(|id| id.to_string()).unwrap_or_default()
+        } else {
+            let path = join(dir, &rel);
+            hex(&Sha256::digest(reader.read(
+                BStr::new(&path),
+                &entry,
+                buf,
+            )?))
+        };
+        out.push(StoredEntry { path: rel, sha256 });
+    }
+    Ok(out)
+}
+
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);

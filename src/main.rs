@@ -3,17 +3,23 @@
 //! The entry point only parses arguments, runs the command and turns its outcome into
 //! an exit code; see `commands` for what each command does.
 
+mod actions_env;
+mod changes;
 mod check;
+mod checkrun;
 mod cli;
+mod codeowners;
 mod commands;
 mod config;
 mod digest;
 mod discover;
 mod error;
 mod findings;
+mod hook;
 mod lock;
 mod manifest;
-
+mod ownership;
+mod pipeline;
 mod render;
 mod source;
 mod yaml;

@@ -149,7 +149,7 @@ fn short(hex: Option<&str>) -> String {
 
 /// `list`: a table of plugins.
 pub fn inventory(out: &mut dyn Write, inv: &Inventory, verbose: bool) -> io::Result<()> {
-    let rows: Vec<[String; 5]> = inv
+    let rows: Vec<[String; 6]> = inv
         .plugins
         .iter()
         .map(|p: &PluginState| {
@@ -169,10 +169,15 @@ pub fn inventory(out: &mut dyn Write, inv: &Inventory, verbose: bool) -> io::Res
                 p.status.as_str().to_owned(),
                 digest,
                 locked,
+                if p.owners.is_empty() {
+                    "-".to_owned()
+                } else {
+                    p.owners.join(" ")
+                },
             ]
         })
         .collect();
-    let header = ["ID", "VERSION", "STATUS", "DIGEST", "LOCKED"].map(str::to_owned);
+    let header = ["ID", "VERSION", "STATUS", "DIGEST", "LOCKED", "OWNERS"].map(str::to_owned);
     let mut widths = header.clone().map(|h| h.chars().count());
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -200,4 +205,50 @@ pub fn inventory(out: &mut dyn Write, inv: &Inventory, verbose: bool) -> io::Res
         inv.lock_path,
         inv.source
     )
+}
+
+/// `diff`: one line per changed plugin, its files below; unchanged ones with `-v`.
+pub fn diff(out: &mut dyn Write, d: &crate::changes::Diff, verbose: bool) -> io::Result<()> {
+    use crate::changes::Class;
+    let short = |s: &str| s.chars().take(12).collect::<String>();
+    writeln!(out, "diff {}..{}", short(&d.from), short(&d.to))?;
+    let width = d
+        .plugins
+        .iter()
+        .map(|p| p.id.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut unchanged = 0;
+    for p in &d.plugins {
+        if p.change == Class::Unchanged && !verbose {
+            unchanged += 1;
+            continue;
+        }
+        let lock = match (&p.locked_from, &p.locked_to) {
+            (a, b) if a == b => String::new(),
+            (a, b) => format!(
+                "  lock {} -> {}",
+                a.as_deref().map_or_else(|| "-".to_owned(), short),
+                b.as_deref().map_or_else(|| "-".to_owned(), short)
+            ),
+        };
+        writeln!(
+            out,
+            "  {:<9}  {:<width$}{lock}",
+            p.change.as_str(),
+            printable(&p.id),
+        )?;
+        for f in &p.files {
+            let word = match f.change {
+                crate::changes::FileChange::Added => "added",
+                crate::changes::FileChange::Removed => "removed",
+                crate::changes::FileChange::Modified => "modified",
+            };
+            writeln!(out, "      {word:<8}  {}", printable(&f.path))?;
+        }
+    }
+    if unchanged > 0 {
+        writeln!(out, "  ({unchanged} unchanged plugin(s); -v lists them)")?;
+    }
+    Ok(())
 }

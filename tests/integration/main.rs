@@ -1,7 +1,11 @@
 //! The integration suite: the binary, run against fixture repositories built with git.
 
 mod bad_input;
+mod changes;
+mod checkrun;
 mod crlf;
+mod github;
+mod hook;
 mod snapshots;
 mod sources;
 mod update;

@@ -141,11 +141,11 @@ fn list_table() {
     assert_data_eq!(
         ok_stdout(&repo, &["list"], 0),
         str![[r#"
-ID     VERSION  STATUS             DIGEST        LOCKED
-alpha  1.0.0    mismatch           04bb50c2bbb9  75f6e691b7c6
-beta   2.1.0    ok                 1585e9e3febb  1585e9e3febb
-gamma  0.1.0    unlocked           f0040c0ed6da  -
-ghost  -        missing_directory  -             000000000000
+ID     VERSION  STATUS             DIGEST        LOCKED        OWNERS
+alpha  1.0.0    mismatch           04bb50c2bbb9  75f6e691b7c6  @acme/platform
+beta   2.1.0    ok                 1585e9e3febb  1585e9e3febb  @acme/platform
+gamma  0.1.0    unlocked           f0040c0ed6da  -             @acme/platform
+ghost  -        missing_directory  -             000000000000  -
 3 plugin(s) in plugins/PLUGINS.lock [source [..]]
 
 "#]]
@@ -153,9 +153,9 @@ ghost  -        missing_directory  -             000000000000
     assert_data_eq!(
         ok_stdout(&repo, &["list", "-v", "--rev", "HEAD~1"], 0),
         str![[r#"
-ID     VERSION  STATUS  DIGEST                                                            LOCKED
-alpha  1.0.0    ok      75f6e691b7c6adc427f102113b0889e5fcfdf6d8ca6fe864f76f67a4e2c6de5c  75f6e691b7c6adc427f102113b0889e5fcfdf6d8ca6fe864f76f67a4e2c6de5c
-beta   2.1.0    ok      1585e9e3febbcb679b8618431839f0bb69ea0cc86bd7a96c522d8f0528d1878c  1585e9e3febbcb679b8618431839f0bb69ea0cc86bd7a96c522d8f0528d1878c
+ID     VERSION  STATUS  DIGEST                                                            LOCKED                                                            OWNERS
+alpha  1.0.0    ok      75f6e691b7c6adc427f102113b0889e5fcfdf6d8ca6fe864f76f67a4e2c6de5c  75f6e691b7c6adc427f102113b0889e5fcfdf6d8ca6fe864f76f67a4e2c6de5c  @acme/platform
+beta   2.1.0    ok      1585e9e3febbcb679b8618431839f0bb69ea0cc86bd7a96c522d8f0528d1878c  1585e9e3febbcb679b8618431839f0bb69ea0cc86bd7a96c522d8f0528d1878c  @acme/platform
 2 plugin(s) in plugins/PLUGINS.lock [source [..]]
 
 "#]]

@@ -71,7 +71,21 @@ impl Repo {
         let dir = tempfile::tempdir().expect("temp dir");
         git_in(dir.path(), &["init", "-q", "-b", "main"]);
         git_in(dir.path(), &["config", "core.autocrlf", "false"]);
-        Repo { dir }
+        // Git for Windows refuses index paths with `:` or control characters otherwise;
+        // such names go in with plumbing, never through the file system.
+        git_in(dir.path(), &["config", "core.protectNTFS", "false"]);
+        // Every fixture is owned (one rule for all), so ownership findings appear only
+        // where a test sets them up; `Repo::bare_of_owners` starts without one.
+        let repo = Repo { dir };
+        repo.write(".github/CODEOWNERS", "* @fixture/owners\n");
+        repo
+    }
+
+    /// A repository without a CODEOWNERS file.
+    pub fn bare_of_owners() -> Repo {
+        let repo = Repo::new();
+        repo.remove(".github");
+        repo
     }
 
     pub fn path(&self) -> &Path {
@@ -248,4 +262,52 @@ pub fn run_on_tty(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Option<Out
         return None;
     }
     Some(out)
+}
+
+/// PATH with the built binary's directory first, so that git hooks find `plugin-lock`.
+pub fn path_with_bin() -> String {
+    let dir = Path::new(BIN).parent().expect("binary directory");
+    let mut paths = vec![dir.to_path_buf()];
+    if let Some(current) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&current));
+    }
+    std::env::join_paths(paths)
+        .expect("PATH")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Runs git in `dir` with extra environment variables (after the clean env) and returns
+/// its output whatever the exit status (a push that a hook refuses, a missing ref).
+pub fn git_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new("git");
+    cmd.current_dir(dir).args(args);
+    clean_env(&mut cmd);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    cmd.stdin(Stdio::null()).output().expect("git runs")
+}
+
+/// Runs plugin-lock in `dir` with `input` on stdin and extra environment variables.
+pub fn run_stdin(dir: &Path, args: &[&str], input: &[u8], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir).args(args);
+    clean_env(&mut cmd);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("plugin-lock runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    child.wait_with_output().expect("plugin-lock finishes")
 }

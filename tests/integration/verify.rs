@@ -274,7 +274,7 @@ fn list_reports_every_status_and_exits_0() {
     assert_eq!(alpha["digest"], digest_of(&repo, "plugins/alpha").as_str());
     assert_ne!(alpha["locked"], alpha["digest"]);
     assert_eq!(alpha["rejection"], Value::Null);
-    assert_eq!(alpha["owners"], json!([]));
+    assert_eq!(alpha["owners"], json!(["@fixture/owners"]));
 
     let beta = plugin(&doc, "beta");
     assert_eq!(beta["locked"], beta["digest"]);

@@ -1,0 +1,25 @@
+//! What the GitHub Actions runner tells a step: whether it runs there, and the pull
+//! request of the triggering event (`GITHUB_EVENT_PATH`).
+
+/// Whether this process runs as an Actions step.
+pub fn in_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// The triggering event's JSON, when there is one and it parses.
+fn event() -> Option<serde_json::Value> {
+    let path = std::env::var_os("GITHUB_EVENT_PATH").filter(|p| !p.is_empty())?;
+    let bytes = std::fs::read(path).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The pull request's `base` or `head` commit id, when the event is a pull request.
+pub fn pull_request_sha(side: &str) -> Option<String> {
+    event()?
+        .get("pull_request")?
+        .get(side)?
+        .get("sha")?
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}

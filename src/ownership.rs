@@ -1,0 +1,367 @@
+//! Ownership: finds the CODEOWNERS file in a tree and turns GitHub's answers into
+//! findings — who owns the lock, the configuration and every plugin file, and whether a
+//! change grants itself ownership of the lock (the base-tree rule).
+
+use std::collections::BTreeSet;
+
+use gix::bstr::{BStr, ByteSlice};
+
+use crate::check::{CONFIG_FILE, Inventory, Settings, Status};
+use crate::codeowners::{self, CodeOwners, Rule, SyntaxError};
+use crate::error::Result;
+use crate::findings::{Finding, Kind};
+use crate::source::{FileRead, Kind as EntryKind, Reader, Snapshot};
+
+/// The CODEOWNERS file GitHub would use in one tree.
+pub struct OwnersFile {
+    pub path: String,
+    pub owners: CodeOwners,
+    pub errors: Vec<SyntaxError>,
+    /// Other locations that also hold a CODEOWNERS file (GitHub ignores them).
+    pub ignored: Vec<String>,
+}
+
+/// Looks for CODEOWNERS in GitHub's order (`.github/`, root, `docs/`); the first wins.
+pub fn load(reader: &mut Reader<'_>) -> Result<Option<OwnersFile>> {
+    let mut found: Option<OwnersFile> = None;
+    for location in codeowners::LOCATIONS {
+        let read = reader.read_file(location, codeowners::MAX_CODEOWNERS_BYTES)?;
+        let (owners, errors) = match read {
+            None | Some(FileRead::NotAFile(_)) => continue,
+            Some(FileRead::Bytes(bytes)) => codeowners::parse(&bytes),
+            Some(FileRead::TooLarge(size)) => {
+                let (owners, _) = codeowners::parse(b"");
+                let error = SyntaxError {
+                    line: 1,
+                    column: 1,
+                    message: format!(
+                        "the file is {size} bytes; GitHub does not load a CODEOWNERS file of 3 MB or more"
+                    ),
+                };
+                (owners, vec![error])
+            }
+        };
+        match &mut found {
+            None => {
+                found = Some(OwnersFile {
+                    path: location.to_owned(),
+                    owners,
+                    errors,
+                    ignored: Vec::new(),
+                })
+            }
+            Some(first) => first.ignored.push(location.to_owned()),
+        }
+    }
+    Ok(found)
+}
+
+/// Every non-directory path of the tree, sorted (no blob is read).
+pub fn all_files(reader: &mut Reader<'_>) -> Result<Vec<String>> {
+    let Some(root) = reader.lookup(BStr::new(""))? else {
+        return Ok(Vec::new());
+    };
+    let mut entries = Vec::new();
+    reader.walk(BStr::new(""), &root, &mut entries)?;
+    let mut paths: Vec<String> = entries
+        .into_iter()
+        .filter(|(_, n)| n.kind != EntryKind::Dir)
+        .map(|(p, _)| p.to_str_lossy().into_owned())
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// Whether the deciding rule makes `path` owned: it lists an owner and, with required
+/// owners, every owner on it is a required one (any listed owner can approve alone).
+fn owned_by_required(rule: Option<&Rule>, required: &[String]) -> bool {
+    let Some(rule) = rule else { return false };
+    !rule.owners.is_empty()
+        && (required.is_empty()
+            || rule
+                .owners
+                .iter()
+                .all(|o| required.iter().any(|r| r.eq_ignore_ascii_case(o))))
+}
+
+fn owner_set(rule: Option<&Rule>) -> BTreeSet<String> {
+    rule.map(|r| r.owners.iter().map(|o| o.to_ascii_lowercase()).collect())
+        .unwrap_or_default()
+}
+
+fn describe(rule: Option<&Rule>) -> String {
+    match rule {
+        None => "no rule matches it".to_owned(),
+        Some(r) if r.owners.is_empty() => format!(
+            "line {} (`{}`) leaves it explicitly unowned",
+            r.line, r.pattern
+        ),
+        Some(r) => format!(
+            "line {} (`{}`) gives it to {}",
+            r.line,
+            r.pattern,
+            r.owners.join(" ")
+        ),
+    }
+}
+
+/// Where ownership is decided: the CODEOWNERS file and `owners.required` — from the
+/// base tree when there is one (GitHub reads CODEOWNERS from the pull request's base).
+pub struct Authority {
+    pub file: Option<OwnersFile>,
+    pub required: Vec<String>,
+    pub plugins_must_be_owned: bool,
+}
+
+/// The ownership findings for the verified tree, and each plugin's owners in `inv`.
+/// `head_file` is the verified tree's own CODEOWNERS when the authority is a base tree.
+pub fn check(
+    snap: &Snapshot,
+    settings: &Settings,
+    authority: &Authority,
+    head_file: Option<&OwnersFile>,
+    inv: &mut Inventory,
+) -> Result<Vec<Finding>> {
+    let mut out = Vec::new();
+    let lock = settings.config.lock.as_str();
+    let Some(file) = &authority.file else {
+        let required = !authority.required.is_empty();
+        let mut missing = Finding::new(
+            Kind::CodeownersMissing,
+            lock,
+            1,
+            "no CODEOWNERS file (.github/CODEOWNERS, CODEOWNERS or docs/CODEOWNERS): anyone with write access can change the lock",
+        )
+        .help(Kind::CodeownersMissing.fix());
+        if required {
+            missing.severity = crate::findings::Severity::Error;
+            out.push(missing);
+            out.push(
+                Finding::new(
+                    Kind::LockNotOwned,
+                    lock,
+                    1,
+                    format!("`{lock}` has no owner, but `owners.required` is set"),
+                )
+                .help(Kind::LockNotOwned.fix()),
+            );
+        } else {
+            out.push(missing);
+        }
+        return Ok(out);
+    };
+    let cf = file.path.as_str();
+    for ignored in &file.ignored {
+        out.push(
+            Finding::new(
+                Kind::CodeownersMultipleFiles,
+                ignored.clone(),
+                1,
+                format!("`{ignored}` is ignored: GitHub uses `{cf}`, the first of .github/, the root and docs/"),
+            )
+            .help(Kind::CodeownersMultipleFiles.fix()),
+        );
+    }
+    for e in &file.errors {
+        out.push(
+            Finding::new(
+                Kind::CodeownersSyntax,
+                cf,
+                e.line,
+                format!(
+                    "CODEOWNERS line {} is skipped by GitHub: {}",
+                    e.line, e.message
+                ),
+            )
+            .column(e.column)
+            .help(Kind::CodeownersSyntax.fix()),
+        );
+    }
+    for (earlier, later, pattern) in file.owners.duplicate_patterns() {
+        out.push(
+            Finding::new(
+                Kind::CodeownersDuplicatePattern,
+                cf,
+                earlier,
+                format!("pattern `{pattern}` on line {earlier} is repeated on line {later}; only line {later} counts"),
+            )
+            .help(Kind::CodeownersDuplicatePattern.fix()),
+        );
+    }
+
+    let repo = snap.local_repo();
+    let mut reader = snap.reader(&repo);
+    let files = all_files(&mut reader)?;
+    for line in file.owners.shadowed_rules(files.iter().map(String::as_str)) {
+        out.push(
+            Finding::new(
+                Kind::CodeownersShadowedRule,
+                cf,
+                line,
+                format!("the rule on line {line} decides no file: later rules win for every file it matches"),
+            )
+            .help(Kind::CodeownersShadowedRule.fix()),
+        );
+    }
+
+    // The lock and the configuration: owned by required owners only.
+    let mut guarded = vec![lock.to_owned()];
+    if settings.config_exists {
+        guarded.push(CONFIG_FILE.to_owned());
+    }
+    for path in &guarded {
+        let rule = file.owners.decide(path);
+        if !owned_by_required(rule, &authority.required) {
+            let why =
+                if rule.is_some_and(|r| !r.owners.is_empty()) && !authority.required.is_empty() {
+                    format!(
+                        "{}, but `owners.required` is {} (any listed owner can approve alone)",
+                        describe(rule),
+                        authority.required.join(" ")
+                    )
+                } else {
+                    describe(rule)
+                };
+            out.push(
+                Finding::new(
+                    Kind::LockNotOwned,
+                    cf,
+                    rule.map_or(1, |r| r.line),
+                    format!("`{path}` is not owned as required: {why}"),
+                )
+                .field("owners", rule.map(|r| r.owners.clone()).unwrap_or_default())
+                .help(Kind::LockNotOwned.fix()),
+            );
+        }
+    }
+
+    // The base-tree rule: a change may not alter who owns the lock or the configuration.
+    if let Some(head) = head_file {
+        for path in &guarded {
+            let (before, after) = (file.owners.decide(path), head.owners.decide(path));
+            if owner_set(before) != owner_set(after) {
+                out.push(
+                    Finding::new(
+                        Kind::LockOwnershipChanged,
+                        head.path.clone(),
+                        after.map_or(1, |r| r.line),
+                        format!(
+                            "this change alters who owns `{path}`: on the base {}; here {}",
+                            describe(before),
+                            describe(after)
+                        ),
+                    )
+                    .help(Kind::LockOwnershipChanged.fix()),
+                );
+            }
+        }
+    }
+
+    // Every file of every plugin needs an owner; each plugin's owners for `list`.
+    let mut scratch = Vec::new();
+    for p in inv
+        .plugins
+        .iter_mut()
+        .filter(|p| p.status != Status::MissingDirectory)
+    {
+        let (owners, unowned) = plugin_owners(file, &files, &p.dir, &mut scratch);
+        p.owners = owners;
+        if authority.plugins_must_be_owned && !unowned.is_empty() {
+            let shown: Vec<&str> = unowned.iter().take(5).map(String::as_str).collect();
+            out.push(
+                Finding::new(
+                    Kind::PluginNotOwned,
+                    cf,
+                    1,
+                    format!(
+                        "plugin `{}` has {} file(s) with no owner: {}{}",
+                        p.id,
+                        unowned.len(),
+                        shown.join(", "),
+                        if unowned.len() > shown.len() {
+                            ", …"
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+                .plugin(&p.id)
+                .field("unowned", unowned)
+                .help(Kind::PluginNotOwned.fix()),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The owners of a plugin's files (each once, in order of appearance) and its files
+/// that have none. `files` is every file of the tree, sorted.
+pub fn plugin_owners(
+    file: &OwnersFile,
+    files: &[String],
+    dir: &str,
+    scratch: &mut Vec<usize>,
+) -> (Vec<String>, Vec<String>) {
+    let prefix = format!("{dir}/");
+    let start = files.partition_point(|f| f.as_str() < prefix.as_str());
+    let mut owners: Vec<String> = Vec::new();
+    let mut unowned = Vec::new();
+    for f in files[start..].iter().take_while(|f| f.starts_with(&prefix)) {
+        match file.owners.decide_with(f, scratch) {
+            Some(rule) if !rule.owners.is_empty() => {
+                for o in &rule.owners {
+                    if !owners.contains(o) {
+                        owners.push(o.clone());
+                    }
+                }
+            }
+            _ => unowned.push(f.clone()),
+        }
+    }
+    (owners, unowned)
+}
+
+/// One path's answer for `owners PATH...`.
+pub struct Answer {
+    pub path: String,
+    pub owners: Vec<String>,
+    pub line: Option<u32>,
+}
+
+pub fn answer(file: Option<&OwnersFile>, path: &str) -> Answer {
+    let rule = file.and_then(|f| f.owners.decide(path));
+    Answer {
+        path: path.to_owned(),
+        owners: rule.map(|r| r.owners.clone()).unwrap_or_default(),
+        line: rule.map(|r| r.line),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(owners: &[&str]) -> Rule {
+        Rule {
+            line: 3,
+            pattern: "x".into(),
+            owners: owners.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn one_outsider_on_the_line_breaks_ownership() {
+        let required = vec!["@acme/platform".to_owned()];
+        assert!(owned_by_required(
+            Some(&rule(&["@ACME/Platform"])),
+            &required
+        ));
+        assert!(!owned_by_required(
+            Some(&rule(&["@acme/platform", "@mallory"])),
+            &required
+        ));
+        assert!(!owned_by_required(Some(&rule(&[])), &required));
+        assert!(!owned_by_required(None, &[]));
+        assert!(owned_by_required(Some(&rule(&["@anyone"])), &[]));
+    }
+}

@@ -1,0 +1,120 @@
+//! Everything `verify` decides about one tree, in order: the inventory and its integrity
+//! findings, ownership (from the base tree when there is one), and explanations of
+//! mismatches against the base. The pre-push hook runs the same pipeline per ref.
+
+use crate::changes;
+use crate::check::{self, Inventory, InventoryOptions, Overrides, Settings};
+use crate::error::{Error, Result};
+use crate::findings::{Finding, Kind};
+use crate::ownership::{self, Authority};
+use crate::source::{self, Selector, Snapshot};
+
+/// The tree changes are explained against (and, in `verify`, ownership is read from).
+pub enum Base {
+    None,
+    /// Asked for, but not in the repository (a shallow clone): `base_unavailable`.
+    Unavailable(String),
+    Present(Box<(Snapshot, Settings)>),
+}
+
+/// Opens the base revision `rev`, with its own configuration (a broken one falls back
+/// to `head`'s: the base only has to be readable to explain).
+pub fn open_base(rev: Option<&str>, overrides: &Overrides, head: &Settings) -> Result<Base> {
+    let Some(rev) = rev else {
+        return Ok(Base::None);
+    };
+    match Snapshot::open(source::open_repo()?, &Selector::Rev(rev.to_owned())) {
+        Ok(snap) => {
+            let settings = {
+                let repo = snap.local_repo();
+                let mut reader = snap.reader(&repo);
+                check::settings(&mut reader, overrides).unwrap_or_else(|_| head.clone())
+            };
+            Ok(Base::Present(Box::new((snap, settings))))
+        }
+        Err(Error::UnknownRevision { .. }) => Ok(Base::Unavailable(rev.to_owned())),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether ownership rules come from the base tree (GitHub's rule for pull requests) or
+/// from the verified tree itself (the pre-push hook: a legitimate CODEOWNERS change must
+/// be pushable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnershipFrom {
+    Base,
+    Verified,
+}
+
+/// Runs every check on `snap`; findings come back with severities applied and sorted.
+pub fn evaluate(
+    snap: &Snapshot,
+    settings: &Settings,
+    options: InventoryOptions,
+    base: &Base,
+    ownership_from: OwnershipFrom,
+) -> Result<(Inventory, Vec<Finding>)> {
+    let mut inv = check::inventory(snap, settings, options)?;
+    let repo = snap.local_repo();
+    let mut reader = snap.reader(&repo);
+    let fallback = check::fallback_location(&mut reader, &inv, settings)?;
+    let mut findings = check::findings(&inv, settings, &fallback);
+
+    let head_file = ownership::load(&mut reader)?;
+    drop(reader);
+    // With a base, its rules decide: a change cannot rewrite who must approve it.
+    let (authority, head_file, levels) = match (base, ownership_from) {
+        (Base::Present(b), OwnershipFrom::Base) => {
+            let (base_snap, base_settings) = (&b.0, &b.1);
+            let repo = base_snap.local_repo();
+            let mut reader = base_snap.reader(&repo);
+            let authority = Authority {
+                file: ownership::load(&mut reader)?,
+                required: base_settings.config.required_owners.clone(),
+                plugins_must_be_owned: base_settings.config.plugins_must_be_owned,
+            };
+            (authority, head_file, &base_settings.levels)
+        }
+        _ => (
+            Authority {
+                file: head_file,
+                required: settings.config.required_owners.clone(),
+                plugins_must_be_owned: settings.config.plugins_must_be_owned,
+            },
+            None,
+            &settings.levels,
+        ),
+    };
+    findings.extend(ownership::check(
+        snap,
+        settings,
+        &authority,
+        head_file.as_ref(),
+        &mut inv,
+    )?);
+
+    match base {
+        Base::None => {}
+        Base::Unavailable(rev) => findings.push(
+            Finding::new(
+                Kind::BaseUnavailable,
+                settings.config.lock.clone(),
+                1,
+                format!("base `{rev}` is not in this repository (a shallow clone?); changes are not explained"),
+            )
+            .help(Kind::BaseUnavailable.fix()),
+        ),
+        Base::Present(b) => {
+            let ids: Vec<String> = findings
+                .iter()
+                .filter(|f| f.kind == Kind::IntegrityMismatch)
+                .filter_map(|f| f.plugin.clone())
+                .collect();
+            if !ids.is_empty() {
+                let explanations = changes::explain((&b.0, &b.1), (snap, settings), &ids)?;
+                changes::annotate(&mut findings, &explanations, &b.0.source);
+            }
+        }
+    }
+    Ok((inv, levels.apply(findings)))
+}

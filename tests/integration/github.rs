@@ -1,0 +1,582 @@
+//! `verify` inside a GitHub Actions step, read back the way the runner and code scanning
+//! read it: workflow commands parsed with the runner's rules (actions/runner
+//! `ActionCommand.TryParseV2`, `::stop-commands::`), the job summary, `$GITHUB_OUTPUT`,
+//! and SARIF 2.1.0 as code scanning requires it.
+//!
+//! Hostile file names (`:`, newlines) are staged with git plumbing, never created on disk.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::util::*;
+
+const LINK: &str = "120000";
+const FILE: &str = "100644";
+const LOCK: &str = "plugins/PLUGINS.lock";
+
+// ---------------------------------------------------------------------------------------
+// A simulated Actions step and the runner's reading of it
+
+/// The files and directories the runner gives a step.
+struct Step {
+    dir: tempfile::TempDir,
+}
+
+impl Step {
+    fn new() -> Step {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("runner-temp")).expect("mkdir");
+        // The runner creates both files, empty, before the step runs.
+        std::fs::write(dir.path().join("summary.md"), "").expect("write");
+        std::fs::write(dir.path().join("output.txt"), "").expect("write");
+        Step { dir }
+    }
+
+    fn runner_temp(&self) -> PathBuf {
+        self.dir.path().join("runner-temp")
+    }
+
+    fn path_str(path: &Path) -> String {
+        path.to_str().expect("temp paths are UTF-8").to_owned()
+    }
+
+    /// Runs plugin-lock in `repo` with the step's environment and `GITHUB_ACTIONS=true`.
+    fn run(&self, repo: &Repo, args: &[&str]) -> Output {
+        let summary = Self::path_str(&self.dir.path().join("summary.md"));
+        let output = Self::path_str(&self.dir.path().join("output.txt"));
+        let temp = Self::path_str(&self.runner_temp());
+        run_env(
+            repo.path(),
+            args,
+            &[
+                ("GITHUB_ACTIONS", "true"),
+                ("GITHUB_STEP_SUMMARY", &summary),
+                ("GITHUB_OUTPUT", &output),
+                ("RUNNER_TEMP", &temp),
+            ],
+        )
+    }
+
+    fn summary(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("summary.md")).expect("summary")
+    }
+
+    /// `$GITHUB_OUTPUT` parsed as the runner parses it: `name=value` lines and
+    /// `name<<DELIMITER` … `DELIMITER` blocks.
+    fn outputs(&self) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(self.dir.path().join("output.txt")).expect("outputs");
+        let mut lines = text.lines();
+        let mut out = Vec::new();
+        while let Some(line) = lines.next() {
+            if line.is_empty() {
+                continue;
+            }
+            let heredoc = line.find("<<");
+            let eq = line.find('=');
+            match (heredoc, eq) {
+                (Some(h), eq) if eq.is_none_or(|e| h < e) => {
+                    let (name, delimiter) = (&line[..h], &line[h + 2..]);
+                    let mut value = Vec::new();
+                    loop {
+                        let l = lines.next().expect("the delimiter closes the value");
+                        if l == delimiter {
+                            break;
+                        }
+                        value.push(l);
+                    }
+                    out.push((name.to_owned(), value.join("\n")));
+                }
+                (_, Some(e)) => out.push((line[..e].to_owned(), line[e + 1..].to_owned())),
+                _ => panic!("not an output line: {line:?}\n{text}"),
+            }
+        }
+        out
+    }
+
+    fn output(&self, name: &str) -> String {
+        let all = self.outputs();
+        let values: Vec<&String> = all
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(values.len(), 1, "one `{name}` output: {all:?}");
+        values[0].clone()
+    }
+}
+
+/// A workflow command: name, properties (unescaped), message (unescaped).
+#[derive(Debug)]
+struct Command {
+    name: String,
+    props: Vec<(String, String)>,
+    message: String,
+}
+
+impl Command {
+    fn prop(&self, key: &str) -> Option<&str> {
+        self.props
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The runner's unescaping: each mapping in its table's order, `%25` last.
+fn unescape(s: &str, property: bool) -> String {
+    let mut s = s.replace("%0D", "\r").replace("%0A", "\n");
+    if property {
+        s = s.replace("%3A", ":").replace("%2C", ",");
+    }
+    s.replace("%25", "%")
+}
+
+/// One line as `TryParseV2` reads it: leading whitespace trimmed, `::name props::message`,
+/// properties split on `,` and then on the first `=`.
+fn parse_command(line: &str) -> Option<Command> {
+    let rest = line.trim_start().strip_prefix("::")?;
+    let end = rest.find("::")?;
+    let (head, message) = (&rest[..end], &rest[end + 2..]);
+    let (name, props) = head.split_once(' ').unwrap_or((head, ""));
+    let props = props
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_owned(), unescape(v, true)))
+        .collect();
+    Some(Command {
+        name: name.to_owned(),
+        props,
+        message: unescape(message, false),
+    })
+}
+
+/// What the runner executes from a step's stdout: every command outside
+/// `::stop-commands::TOKEN` … `::TOKEN::`, whose lines it ignores. Asserts the block is
+/// closed by its own token, and that nothing but annotations runs.
+fn runner_view(stdout: &str) -> Vec<Command> {
+    let mut commands = Vec::new();
+    let mut stopped: Option<String> = None;
+    let mut blocks = 0;
+    for line in stdout.split('\n') {
+        let trimmed = line.trim_start();
+        if let Some(token) = &stopped {
+            if trimmed.trim_end_matches('\r') == format!("::{token}::") {
+                stopped = None;
+            }
+            continue;
+        }
+        let Some(command) = parse_command(line) else {
+            continue;
+        };
+        if command.name == "stop-commands" {
+            let token = command.message.trim_end_matches('\r').to_owned();
+            assert!(token.len() >= 16, "an unguessable token: {token:?}");
+            stopped = Some(token);
+            blocks += 1;
+            continue;
+        }
+        commands.push(command);
+    }
+    assert!(
+        stopped.is_none(),
+        "the stop-commands block is closed:\n{stdout}"
+    );
+    assert_eq!(
+        blocks, 1,
+        "one stop-commands block around the report:\n{stdout}"
+    );
+    for c in &commands {
+        assert!(
+            ["error", "warning", "notice"].contains(&c.name.as_str()),
+            "only annotations run: {c:?}\n{stdout}"
+        );
+    }
+    commands
+}
+
+fn named<'a>(commands: &'a [Command], name: &str) -> Vec<&'a Command> {
+    commands.iter().filter(|c| c.name == name).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Annotations
+
+/// Plugins `p1`…`pN` with manifests and a committed, correct lock.
+fn plugins(n: usize) -> Repo {
+    let repo = Repo::new();
+    // Names Windows forbids can only enter the index when git does not guard NTFS paths.
+    repo.git(&["config", "core.protectNTFS", "false"]);
+    for i in 1..=n {
+        repo.write(
+            &format!("plugins/p{i:02}/plugin.yaml"),
+            format!("name: p{i:02}\nversion: 1.0.{i}\n"),
+        )
+        .write(&format!("plugins/p{i:02}/main.py"), format!("print({i})\n"));
+    }
+    repo.update_lock();
+    repo.commit("plugins");
+    repo
+}
+
+#[test]
+fn hostile_file_names_come_back_whole_and_inject_nothing() {
+    let repo = plugins(5);
+    // One rejected entry per plugin (a plugin is rejected once, for its first entry).
+    let hostile: [(&str, &str, &[u8], &str); 5] = [
+        ("plugins/p01/a,b:c%d", LINK, b"missing", "dangling_symlink"),
+        (
+            "plugins/p02/x\n::warning::injected",
+            FILE,
+            b"data\n",
+            "unsupported_path",
+        ),
+        (
+            "plugins/p03/line=9,title=forged::x",
+            LINK,
+            b"missing",
+            "dangling_symlink",
+        ),
+        (
+            "plugins/p04/100%25 done%0A::error::x",
+            LINK,
+            b"/etc/passwd",
+            "symlink_escape",
+        ),
+        (
+            "plugins/p05/cr\r::notice::x",
+            FILE,
+            b"data\n",
+            "unsupported_path",
+        ),
+    ];
+    for (path, mode, content, _) in &hostile {
+        repo.stage(path, mode, content);
+    }
+    repo.commit_index("hostile names");
+
+    let step = Step::new();
+    let out = step.run(&repo, &["verify"]);
+    assert_eq!(code(&out), 4, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    let commands = runner_view(&text);
+    let errors = named(&commands, "error");
+    assert_eq!(errors.len(), hostile.len(), "{commands:#?}");
+    assert!(named(&commands, "warning").is_empty(), "{commands:#?}");
+    assert!(named(&commands, "notice").is_empty(), "{commands:#?}");
+    for (path, _, _, kind) in &hostile {
+        let plugin = &path["plugins/".len()..][..3];
+        let c = errors
+            .iter()
+            .find(|c| c.prop("file") == Some(*path))
+            .unwrap_or_else(|| panic!("an annotation at {path:?}: {commands:#?}"));
+        assert_eq!(c.prop("line"), Some("1"), "{c:?}");
+        assert_eq!(c.prop("title"), Some(format!("{kind} ({plugin})").as_str()));
+        assert_eq!(
+            c.props.len(),
+            3,
+            "file, line, title and nothing forged: {c:?}"
+        );
+        assert!(!c.message.is_empty());
+    }
+
+    // Outside the block no line, trimmed as the runner trims it, starts an injected
+    // command; the report inside the block may quote the names.
+    let mut inside = false;
+    let mut token = String::new();
+    for line in text.split('\n') {
+        let trimmed = line.trim_start();
+        if inside {
+            if trimmed == format!("::{token}::") {
+                inside = false;
+            }
+            continue;
+        }
+        if let Some(t) = trimmed.strip_prefix("::stop-commands::") {
+            token = t.to_owned();
+            inside = true;
+            continue;
+        }
+        for injected in ["::warning::injected", "::error::x", "::notice::x"] {
+            assert!(!trimmed.starts_with(injected), "injected: {line:?}\n{text}");
+        }
+    }
+}
+
+#[test]
+fn twenty_five_failures_ten_annotations_a_notice_and_a_full_summary() {
+    let repo = plugins(25);
+    for i in 1..=25 {
+        repo.write(
+            &format!("plugins/p{i:02}/main.py"),
+            format!("print(-{i})\n"),
+        );
+    }
+    repo.commit("tamper with every plugin");
+
+    let step = Step::new();
+    // No --format: GITHUB_ACTIONS=true makes it github.
+    let out = step.run(&repo, &["verify"]);
+    assert_eq!(code(&out), 4, "{}{}", stdout(&out), stderr(&out));
+    let commands = runner_view(&stdout(&out));
+    let errors = named(&commands, "error");
+    assert_eq!(errors.len(), 10, "{commands:#?}");
+    for e in &errors {
+        assert_eq!(e.prop("file"), Some(LOCK));
+        assert!(
+            e.prop("title")
+                .unwrap()
+                .starts_with("integrity_mismatch (p")
+        );
+    }
+    let notices = named(&commands, "notice");
+    assert_eq!(notices.len(), 1, "{commands:#?}");
+    assert!(notices[0].message.contains("15 more"), "{:?}", notices[0]);
+    assert!(notices[0].message.contains("summary"), "{:?}", notices[0]);
+
+    let summary = step.summary();
+    assert!(summary.contains("fail"), "{summary}");
+    for i in 1..=25 {
+        let id = format!("`p{i:02}`");
+        assert!(summary.contains(&id), "{id} in the summary:\n{summary}");
+    }
+
+    assert_eq!(step.output("status"), "fail");
+    assert_eq!(step.output("failures"), "25");
+    let report = PathBuf::from(step.output("report"));
+    assert_eq!(report, step.runner_temp().join("plugin-lock-report.json"));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&report).expect("the report exists"))
+        .expect("the report is JSON");
+    assert_eq!(doc["verdict"], "fail");
+    assert_eq!(doc["findings"].as_array().expect("findings").len(), 25);
+    // It is `verify --format json`'s document, byte for byte.
+    let json_out = repo.run(&["verify", "--format", "json"]);
+    assert_eq!(std::fs::read(&report).unwrap(), json_out.stdout);
+}
+
+#[test]
+fn a_passing_repository_says_pass_and_annotates_nothing() {
+    let repo = two_plugins();
+    let step = Step::new();
+    let out = step.run(&repo, &["verify"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(runner_view(&stdout(&out)).is_empty(), "{}", stdout(&out));
+    assert_eq!(step.output("status"), "pass");
+    assert_eq!(step.output("failures"), "0");
+    let report = step.output("report");
+    let doc: Value = serde_json::from_slice(&std::fs::read(&report).expect("report")).unwrap();
+    assert_eq!(doc["verdict"], "pass");
+    assert!(step.summary().contains("pass"), "{}", step.summary());
+}
+
+#[test]
+fn report_flag_names_the_report_output() {
+    let repo = two_plugins();
+    let step = Step::new();
+    let path = step.dir.path().join("out dir").join("report.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let out = step.run(&repo, &["verify", "--report", path.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(PathBuf::from(step.output("report")), path);
+    assert!(path.is_file());
+    assert!(!step.runner_temp().join("plugin-lock-report.json").exists());
+}
+
+#[test]
+fn github_is_the_default_only_inside_actions() {
+    let repo = two_plugins();
+    repo.write("plugins/alpha/src/main.py", "print('tampered')\n");
+    repo.commit("tamper");
+    // Outside Actions: the human report, no workflow commands.
+    let out = run_env(repo.path(), &["verify"], &[("GITHUB_ACTIONS", "false")]);
+    assert_eq!(code(&out), 4);
+    assert!(
+        !stdout(&out).lines().any(|l| l.starts_with("::")),
+        "{}",
+        stdout(&out)
+    );
+    // Inside, an explicit --format wins.
+    let step = Step::new();
+    let out = step.run(&repo, &["verify", "--format", "json"]);
+    assert_eq!(json(&out)["verdict"], "fail");
+    assert!(step.outputs().is_empty(), "{:?}", step.outputs());
+}
+
+// ---------------------------------------------------------------------------------------
+// SARIF
+
+fn sarif(repo: &Repo) -> Value {
+    let out = repo.run(&["verify", "--format", "sarif"]);
+    assert_eq!(code(&out), 4, "{}{}", stdout(&out), stderr(&out));
+    json(&out)
+}
+
+fn text_of<'a>(v: &'a Value, key: &str) -> &'a str {
+    let t = v[key]["text"].as_str().unwrap_or_default();
+    assert!(!t.trim().is_empty(), "{key}.text in {v:#}");
+    t
+}
+
+/// A relative URI reference: unreserved characters, `/` and `%XX` only; decoded.
+fn decode_uri(uri: &str) -> String {
+    assert!(
+        !uri.starts_with('/') && !uri.contains("://"),
+        "relative: {uri}"
+    );
+    let bytes = uri.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("two hex digits");
+            out.push(u8::from_str_radix(hex, 16).expect("hex"));
+            i += 3;
+        } else {
+            assert!(
+                b.is_ascii_alphanumeric() || b"-._~/".contains(&b),
+                "{:?} unencoded in {uri}",
+                b as char
+            );
+            out.push(b);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).expect("UTF-8")
+}
+
+/// alpha tampered, an unlocked plugin whose directory needs encoding, a bad manifest.
+fn failing_repo() -> Repo {
+    let repo = two_plugins();
+    repo.write("plugins/alpha/src/main.py", "print('tampered')\n")
+        .write("plugins/beta/plugin.yaml", "name: beta\nversion: two\n")
+        .write(
+            "plugins/new plugin #1/plugin.yaml",
+            "name: new plugin #1\nversion: 0.1.0\n",
+        );
+    repo.commit("break things");
+    repo
+}
+
+#[test]
+fn sarif_has_what_code_scanning_requires() {
+    let repo = failing_repo();
+    let doc = sarif(&repo);
+    assert_eq!(doc["version"], "2.1.0");
+    assert!(
+        doc["$schema"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("sarif"),
+        "{}",
+        doc["$schema"]
+    );
+    let runs = doc["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 1);
+    let driver = &runs[0]["tool"]["driver"];
+    assert_eq!(driver["name"], "plugin-lock");
+    assert_eq!(driver["version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        driver["informationUri"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("https://"),
+        "{driver:#}"
+    );
+    let rules = driver["rules"].as_array().expect("rules");
+    assert!(!rules.is_empty());
+    for rule in rules {
+        assert!(
+            rule["id"].as_str().is_some_and(|s| !s.is_empty()),
+            "{rule:#}"
+        );
+        text_of(rule, "shortDescription");
+        text_of(rule, "fullDescription");
+        text_of(rule, "help");
+    }
+
+    let findings = json(&repo.run(&["verify", "--format", "json"]))["findings"].clone();
+    let findings = findings.as_array().expect("findings");
+    let results = runs[0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), findings.len(), "one result per finding");
+    let mut kinds = Vec::new();
+    for (result, finding) in results.iter().zip(findings) {
+        let rule_id = result["ruleId"].as_str().expect("ruleId");
+        assert_eq!(rule_id, finding["kind"]);
+        kinds.push(rule_id.to_owned());
+        let index = result["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+        assert_eq!(rules[index]["id"], rule_id, "ruleIndex points at its rule");
+        text_of(result, "message");
+        assert!(["error", "warning", "note"].contains(&result["level"].as_str().unwrap()));
+        let locations = result["locations"].as_array().expect("locations");
+        assert!(!locations.is_empty(), "{result:#}");
+        let physical = &locations[0]["physicalLocation"];
+        let uri = physical["artifactLocation"]["uri"].as_str().expect("uri");
+        assert_eq!(decode_uri(uri), finding["path"], "{result:#}");
+        let line = physical["region"]["startLine"].as_u64().expect("startLine");
+        assert!(line >= 1);
+        assert_eq!(line, finding["line"]);
+        let fingerprints = result["partialFingerprints"]
+            .as_object()
+            .expect("fingerprints");
+        assert!(
+            fingerprints
+                .get("primaryLocationLineHash")
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty()),
+            "{result:#}"
+        );
+    }
+    for kind in ["integrity_mismatch", "unlocked_plugin", "schema_violation"] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
+    }
+    // The unlocked plugin's directory is percent-encoded.
+    assert!(
+        results.iter().any(
+            |r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                == "plugins/new%20plugin%20%231/plugin.yaml"
+        ),
+        "{results:#?}"
+    );
+}
+
+#[test]
+fn sarif_fingerprints_survive_a_moved_lock_line() {
+    let repo = two_plugins();
+    repo.write("plugins/beta/notes.txt", "tampered\n");
+    repo.commit("tamper with beta");
+    let mismatch = |doc: &Value| -> (u64, Value) {
+        let r = doc["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .find(|r| r["ruleId"] == "integrity_mismatch")
+            .unwrap_or_else(|| panic!("a mismatch: {doc:#}"))
+            .clone();
+        let line = r["locations"][0]["physicalLocation"]["region"]["startLine"]
+            .as_u64()
+            .expect("line");
+        (line, r["partialFingerprints"].clone())
+    };
+    let (line_before, before) = mismatch(&sarif(&repo));
+
+    // A new plugin whose entry sorts first: beta's entry moves down one line.
+    repo.write("plugins/aaa/plugin.yaml", "name: aaa\nversion: 1.0.0\n");
+    repo.commit("add aaa");
+    let out = repo.run(&["digest", "plugins/aaa"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let digest = stdout(&out).split_whitespace().next().unwrap().to_owned();
+    let lock = String::from_utf8(repo.read(LOCK)).unwrap();
+    let lock = lock.replacen("{\n", &format!("{{\n  \"aaa\": \"{digest}\",\n"), 1);
+    repo.write(LOCK, lock);
+    repo.commit("lock aaa");
+
+    let doc = sarif(&repo);
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "only beta fails: {doc:#}");
+    let (line_after, after) = mismatch(&doc);
+    assert_eq!(line_after, line_before + 1);
+    assert_eq!(after, before, "same problem, same fingerprints");
+}
