@@ -23,3 +23,8 @@ pub fn pull_request_sha(side: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
 }
+
+/// The pull request's number (`pull_request.number`), when the event is a pull request.
+pub fn pull_request_number() -> Option<u64> {
+    event()?.get("pull_request")?.get("number")?.as_u64()
+}

@@ -201,11 +201,14 @@ pub fn read_lock(reader: &mut Reader<'_>, path: &str) -> Result<LockState> {
     })
 }
 
-struct Computed {
-    digest: std::result::Result<String, Rejection>,
-    manifest: ManifestState,
-    manifest_path: Option<String>,
-    first_file: Option<String>,
+/// One plugin's results, as src/cache.rs stores them.
+pub struct Computed {
+    pub digest: std::result::Result<String, Rejection>,
+    pub manifest: ManifestState,
+    pub manifest_path: Option<String>,
+    pub first_file: Option<String>,
+    /// Whether the result depends only on the plugin's own tree (see cache.rs).
+    pub cacheable: bool,
 }
 
 fn compute(
@@ -233,6 +236,7 @@ fn compute(
             manifest: ManifestState::NotRequired,
             manifest_path: None,
             first_file: None,
+            cacheable: false,
         });
     }
     let outcome = digest::plugin(reader, &plugin.dir, &plugin.node, &digest_options, buf)?;
@@ -288,6 +292,7 @@ fn finish(
         manifest,
         manifest_path,
         first_file: outcome.first.map(|rel| join(&plugin.dir, &rel)),
+        cacheable: !outcome.looked_outside,
     })
 }
 
@@ -303,9 +308,30 @@ pub fn inventory(
     let mut reader = snap.reader(&repo);
     let lock_state = read_lock(&mut reader, &config.lock)?;
     let found = discover::plugins(&mut reader, &config.plugins, &config.lock)?;
+    // The benchmark floor reads everything; everything else may use the cache.
+    let cache = if options.read_only {
+        None
+    } else {
+        crate::cache::Cache::open(snap, config)
+    };
     let computed = snap.par_map(&found, |reader, plugin, buf| {
-        compute(reader, plugin, config, options, buf)
+        let key = cache.as_ref().and_then(|c| c.key(plugin));
+        if let (Some(c), Some(k)) = (&cache, &key)
+            && let Some(hit) = c.get(k)
+        {
+            return Ok(hit);
+        }
+        let computed = compute(reader, plugin, config, options, buf)?;
+        if let (Some(c), Some(k)) = (&cache, key)
+            && computed.cacheable
+        {
+            c.put(k, &computed);
+        }
+        Ok(computed)
     })?;
+    if let Some(cache) = cache {
+        cache.save();
+    }
 
     let lock = match &lock_state {
         LockState::Parsed { lock, .. } => Some(lock),

@@ -49,7 +49,7 @@ pub const MAX_MESSAGE: usize = 64 * 1024 - 1;
 /// An annotation's `title` limit.
 pub const MAX_TITLE: usize = 255;
 
-const DEFAULT_API_URL: &str = "https://api.github.com";
+pub(crate) const DEFAULT_API_URL: &str = "https://api.github.com";
 
 /// What the publication needs from the environment. Built by [`GithubEnv::from_env`] in
 /// the binary; tests build one directly.
@@ -263,20 +263,7 @@ impl Target {
 async fn run(findings: &[Finding], summary_md: &str, target: &Target) -> Result<Outcome, Outcome> {
     let started = Instant::now();
     let failed = |message: String| Outcome::Failed { message };
-    let crab = Octocrab::builder()
-        .base_uri(target.api_url.as_str())
-        .map_err(|_| {
-            failed(format!(
-                "GITHUB_API_URL is not a URL: {:?}",
-                sanitize(&target.api_url, 200)
-            ))
-        })?
-        .personal_token(target.token.clone())
-        .set_connect_timeout(Some(target.timeout))
-        .set_read_timeout(Some(target.timeout))
-        .set_write_timeout(Some(target.timeout))
-        .build()
-        .map_err(|e| failed(format!("cannot set up the HTTP client: {}", describe(&e))))?;
+    let crab = client(&target.api_url, &target.token, target.timeout).map_err(failed)?;
     let client = Client {
         crab,
         target,
@@ -375,6 +362,20 @@ async fn run(findings: &[Finding], summary_md: &str, target: &Target) -> Result<
         annotations: annotations.len(),
         url: created.html_url.map(|u| sanitize(&u, 300)),
     })
+}
+
+/// An octocrab client for `api_url` with `token` and per-request timeouts (shared with
+/// `approvals`); the error is a message for a note.
+pub(crate) fn client(api_url: &str, token: &str, timeout: Duration) -> Result<Octocrab, String> {
+    Octocrab::builder()
+        .base_uri(api_url)
+        .map_err(|_| format!("GITHUB_API_URL is not a URL: {:?}", sanitize(api_url, 200)))?
+        .personal_token(token.to_owned())
+        .set_connect_timeout(Some(timeout))
+        .set_read_timeout(Some(timeout))
+        .set_write_timeout(Some(timeout))
+        .build()
+        .map_err(|e| format!("cannot set up the HTTP client: {}", describe(&e)))
 }
 
 /// The title and summary every request carries (a run left in progress still has them).
@@ -502,7 +503,7 @@ impl Annotation {
 
 /// An API failure, in the terms the retry policy needs.
 #[derive(Debug)]
-enum ApiError {
+pub(crate) enum ApiError {
     /// GitHub answered with a non-success status.
     Status { code: u16, message: String },
     /// No answer: connection refused or cut, timeout. May or may not have reached GitHub.
@@ -514,7 +515,7 @@ enum ApiError {
 }
 
 impl ApiError {
-    fn from_octocrab(e: octocrab::Error) -> ApiError {
+    pub(crate) fn from_octocrab(e: octocrab::Error) -> ApiError {
         match e {
             octocrab::Error::GitHub { source, .. } => ApiError::Status {
                 code: source.status_code.as_u16(),
@@ -528,7 +529,7 @@ impl ApiError {
     }
 
     /// Worth another attempt: the server failed or did not answer.
-    fn transient(&self) -> bool {
+    pub(crate) fn transient(&self) -> bool {
         match self {
             ApiError::Status { code, .. } => *code >= 500 || *code == 429,
             ApiError::Transport(_) => true,
@@ -731,7 +732,7 @@ fn truncate_summary(md: &str) -> String {
 
 /// A message from outside (GitHub, the environment) made safe for one stderr line:
 /// no control characters (no workflow command can start a line), bounded length.
-fn sanitize(s: &str, max: usize) -> String {
+pub(crate) fn sanitize(s: &str, max: usize) -> String {
     let flat: String = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

@@ -36,6 +36,10 @@ pub struct Cli {
     #[arg(long, value_name = "REV", global = true)]
     pub base: Option<String>,
 
+    /// Ignore the per-plugin result cache: neither read nor write it.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+
     #[command(flatten)]
     pub source: SourceArgs,
 
@@ -113,6 +117,12 @@ pub enum Command {
         /// request event); the exit code never depends on it.
         #[arg(long)]
         check_run: bool,
+        /// In a pull request that changes the lock or .plugin-lock.yml, require an
+        /// approving review on its head from a required owner, through the GitHub API
+        /// (needs GITHUB_TOKEN with `pull-requests: read` and `members: read`,
+        /// GITHUB_REPOSITORY and a pull request event in GITHUB_EVENT_PATH).
+        #[arg(long)]
+        check_approvals: bool,
     },
     /// Recompute the lock and write it canonically and atomically (default source: the work tree).
     Update {

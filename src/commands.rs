@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use gix::bstr::BStr;
 
 use crate::actions_env;
+use crate::approvals;
 use crate::changes;
 use crate::check::{self, Inventory, InventoryOptions, LockState, Overrides, Settings};
 use crate::checkrun;
@@ -128,7 +129,14 @@ pub fn run(ctx: &mut Ctx<'_>) -> Result<u8> {
             report,
             bench_read_only,
             check_run,
-        } => verify(ctx, report.as_deref(), *bench_read_only, *check_run),
+            check_approvals,
+        } => verify(
+            ctx,
+            report.as_deref(),
+            *bench_read_only,
+            *check_run,
+            *check_approvals,
+        ),
         Command::List => list(ctx),
         Command::Owners { paths } => owners(ctx, paths),
         Command::Diff { revs } => diff(ctx, revs),
@@ -176,12 +184,32 @@ fn verify(
     report: Option<&Path>,
     read_only: bool,
     check_run: bool,
+    check_approvals: bool,
 ) -> Result<u8> {
     let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
     let options = InventoryOptions { read_only };
-    let base = pipeline::open_base(base_rev(ctx).as_deref(), &ctx.overrides()?, &settings)?;
-    let (inv, findings) =
+    // Approvals compare with the pull request's base even outside Actions.
+    let base_rev = base_rev(ctx).or_else(|| {
+        check_approvals
+            .then(|| actions_env::pull_request_sha("base"))
+            .flatten()
+    });
+    let base = pipeline::open_base(base_rev.as_deref(), &ctx.overrides()?, &settings)?;
+    let (inv, mut findings) =
         pipeline::evaluate(&snap, &settings, options, &base, OwnershipFrom::Base)?;
+    if check_approvals {
+        let outcome = approvals::check(&snap, &settings, &base, &approvals::PrEnv::from_env())?;
+        // The base's severities, as for ownership: a change cannot switch the check off.
+        let levels = match &base {
+            pipeline::Base::Present(b) => &b.1.levels,
+            _ => &settings.levels,
+        };
+        findings.extend(levels.apply(outcome.findings));
+        crate::findings::sort(&mut findings);
+        if let Some(note) = outcome.note.filter(|_| !ctx.cli.quiet) {
+            let _ = writeln!(ctx.err, "{note}");
+        }
+    }
     let style = ctx.style();
     let format = ctx.verify_format();
     let verdict = human::Verdict {

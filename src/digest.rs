@@ -66,6 +66,9 @@ pub struct Outcome {
     pub records: Vec<Record>,
     /// The first entry in record order (relative to the plugin), to locate findings at.
     pub first: Option<String>,
+    /// Whether resolving links looked up any path outside the plugin directory: the
+    /// result then depends on more than the plugin's own tree (src/cache.rs skips it).
+    pub looked_outside: bool,
 }
 
 /// Computes the digest of the plugin directory `dir` (a path in `T`) whose entry is `node`.
@@ -85,6 +88,7 @@ pub fn plugin(
         }),
         records: Vec::new(),
         first: None,
+        looked_outside: false,
     };
     match node.kind {
         Kind::Dir => {}
@@ -131,6 +135,7 @@ pub fn plugin(
         plugin: dir,
         followed: 0,
         buf: Vec::new(),
+        looked_outside: false,
     };
     for (rel, entry) in entries {
         let repo_path = join(dir, &rel.to_str_lossy());
@@ -139,6 +144,7 @@ pub fn plugin(
             Err(why) => {
                 return Ok(Outcome {
                     first,
+                    looked_outside: resolver.looked_outside,
                     ..reject(
                         RejectionKind::UnsupportedPath,
                         &repo_path,
@@ -155,6 +161,7 @@ pub fn plugin(
             Kind::Submodule => {
                 return Ok(Outcome {
                     first,
+                    looked_outside: resolver.looked_outside,
                     ..reject(
                         RejectionKind::UnsupportedEntry,
                         &repo_path,
@@ -171,6 +178,7 @@ pub fn plugin(
                             result: Err(rejection),
                             records: Vec::new(),
                             first,
+                            looked_outside: resolver.looked_outside,
                         });
                     }
                     sources.push((rel, BString::from(repo_path), entry));
@@ -184,6 +192,7 @@ pub fn plugin(
                                 result: Err(rejection),
                                 records: Vec::new(),
                                 first,
+                                looked_outside: resolver.looked_outside,
                             });
                         }
                     }
@@ -192,6 +201,7 @@ pub fn plugin(
         }
     }
 
+    let looked_outside = resolver.looked_outside;
     // Second pass: read and hash, one buffer for the whole plugin.
     let mut hasher = Sha256::new();
     let mut records = Vec::new();
@@ -220,6 +230,7 @@ pub fn plugin(
         result: Ok(hex(&hasher.finalize())),
         records,
         first,
+        looked_outside,
     })
 }
 
@@ -333,6 +344,8 @@ struct Resolver<'r, 'a> {
     plugin: &'r str,
     followed: u32,
     buf: Vec<u8>,
+    /// Set once a lookup leaves the plugin directory (see [`Outcome::looked_outside`]).
+    looked_outside: bool,
 }
 
 type Resolved = std::result::Result<(BString, Node), Rejection>;
@@ -344,6 +357,10 @@ impl Resolver<'_, '_> {
 
     fn lookup(&mut self, parts: &[BString]) -> Result<Option<Node>> {
         let path = BString::from(parts.join(&b"/"[..]));
+        let path_str = path.to_str_lossy();
+        if path_str != self.plugin && !is_inside(self.plugin, &path_str) {
+            self.looked_outside = true;
+        }
         self.reader.lookup(path.as_bstr())
     }
 

@@ -4,6 +4,8 @@
 //! an exit code; see `commands` for what each command does.
 
 mod actions_env;
+mod approvals;
+mod cache;
 mod changes;
 mod check;
 mod checkrun;
@@ -49,6 +51,9 @@ fn main() -> ExitCode {
             dir.display()
         );
         return ExitCode::from(error::exit::USAGE);
+    }
+    if cli.no_cache {
+        cache::disable();
     }
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();

@@ -132,6 +132,17 @@ impl Snapshot {
         })
     }
 
+    /// Whether `T` is a git tree, so directories have tree ids (a revision; not the
+    /// index or the work tree). Only then can per-plugin results be cached.
+    pub fn has_tree_ids(&self) -> bool {
+        matches!(self.tree, TreeData::Git(_))
+    }
+
+    /// The common git directory (shared by all worktrees), where caches live.
+    pub fn common_dir(&self) -> PathBuf {
+        self.repo.to_thread_local().common_dir().to_path_buf()
+    }
+
     /// A gix handle for the calling thread, to build a [`Reader`] with.
     pub fn local_repo(&self) -> gix::Repository {
         self.repo.to_thread_local()

@@ -1,11 +1,14 @@
 //! The integration suite: the binary, run against fixture repositories built with git.
 
+mod approvals;
 mod bad_input;
+mod cache;
 mod changes;
 mod checkrun;
 mod crlf;
 mod github;
 mod hook;
+mod owners;
 mod snapshots;
 mod sources;
 mod update;

@@ -1,0 +1,370 @@
+//! Incremental verification: per-plugin results (digest or rejection, manifest check)
+//! cached by the plugin's git tree id, so a run on a large repository costs the plugins
+//! that changed, not all of them (DESIGN.md "Performance model").
+//!
+//! The file is `<common git dir>/plugin-lock/cache-v1`: a header line
+//! `plugin-lock cache v1 <sha256 of the rest>`, then one `<key>\t<json>` line per entry.
+//! A file whose header or checksum does not match is ignored whole and rewritten; an
+//! entry whose key or value does not parse is dropped (recomputed). A new file is
+//! written atomically (temporary file + rename), so concurrent runs each see a whole
+//! file, and the last writer wins. Nothing here is ever trusted over a recomputation
+//! except an entry that parsed under a matching key.
+//!
+//! Only plugins of a git tree (a revision: directories have tree ids; never the index
+//! or the work tree) whose digest read nothing outside their own directory are cached.
+//! `--no-cache` ([`disable`]) bypasses reading and writing.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::check::{Computed, ManifestState};
+use crate::config::{Config, SymlinkPolicy};
+use crate::digest::{Rejection, RejectionKind};
+use crate::discover::Plugin;
+use crate::manifest::ManifestProblem;
+use crate::source::{Kind, Snapshot};
+
+const HEADER: &str = "plugin-lock cache v1";
+const DIR: &str = "plugin-lock";
+const FILE: &str = "cache-v1";
+/// Entries kept beside those the latest run used (other revisions, other branches).
+const KEEP_EXTRA: usize = 4096;
+/// A larger file is ignored (and rewritten within the bound).
+const MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+static DISABLED: AtomicBool = AtomicBool::new(false);
+
+/// `--no-cache`: no cache is read or written by this process.
+pub fn disable() {
+    DISABLED.store(true, Ordering::Relaxed);
+}
+
+pub struct Cache {
+    path: PathBuf,
+    /// Everything the results depend on besides the plugin's directory and tree id.
+    settings: String,
+    /// The stored entries: key → value text, parsed only on a hit.
+    old: HashMap<String, String>,
+    /// The stored keys in file order (most recently used first).
+    order: Vec<String>,
+    /// Entries this run used or computed: key → value text.
+    used: Mutex<HashMap<String, String>>,
+    /// The file must be rewritten (new entries, dropped entries, a damaged file).
+    dirty: AtomicBool,
+}
+
+impl Cache {
+    /// The cache for `snap` under `config`, or `None` when disabled or `snap` has no
+    /// tree ids. A missing, unreadable or damaged file gives an empty cache.
+    pub fn open(snap: &Snapshot, config: &Config) -> Option<Cache> {
+        if DISABLED.load(Ordering::Relaxed) || !snap.has_tree_ids() {
+            return None;
+        }
+        let path = snap.common_dir().join(DIR).join(FILE);
+        // The key holds what the digest and the manifest check depend on besides the
+        // plugin's own tree: the tool version (digest and manifest rules, size limits,
+        // messages), the digest version, the symlink policy and the manifest file name.
+        // Not the configuration or CODEOWNERS blob ids: ownership, severities and the
+        // comparison with the lock are computed afresh every run from these results,
+        // and neither file changes what a plugin's digest or manifest check is.
+        let policy = match config.symlinks {
+            SymlinkPolicy::Follow => "follow",
+            SymlinkPolicy::AsLink => "as-link",
+        };
+        let settings = format!(
+            "plugin-lock {}\0digest v1\0symlinks {policy}\0manifest {}\0",
+            env!("CARGO_PKG_VERSION"),
+            config
+                .manifest
+                .as_deref()
+                .map_or("-none".to_owned(), |m| format!("+{m}")),
+        );
+        let mut cache = Cache {
+            path,
+            settings,
+            old: HashMap::new(),
+            order: Vec::new(),
+            used: Mutex::new(HashMap::new()),
+            dirty: AtomicBool::new(false),
+        };
+        match load(&cache.path) {
+            Some(entries) => {
+                let total = entries.len();
+                for (key, value) in entries {
+                    if cache.old.insert(key.clone(), value).is_none() {
+                        cache.order.push(key);
+                    }
+                }
+                if cache.order.len() != total {
+                    cache.dirty.store(true, Ordering::Relaxed);
+                }
+            }
+            None => {
+                if cache.path.exists() {
+                    cache.dirty.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+        Some(cache)
+    }
+
+    /// The key of `plugin`, when its result can be cached: a directory with a tree id.
+    /// The directory's path is part of it (rejection paths and messages, the manifest's
+    /// expected `name`, how far `..` may climb all depend on it).
+    pub fn key(&self, plugin: &Plugin) -> Option<String> {
+        if plugin.bad_name || plugin.node.kind != Kind::Dir {
+            return None;
+        }
+        let id = plugin.node.id?;
+        let mut hasher = Sha256::new();
+        hasher.update(self.settings.as_bytes());
+        hasher.update(plugin.dir.as_bytes());
+        hasher.update([0]);
+        hasher.update(id.as_bytes());
+        Some(hex(&hasher.finalize()))
+    }
+
+    /// The stored result for `key`, if there is one that parses.
+    pub fn get(&self, key: &str) -> Option<Computed> {
+        let text = self.old.get(key)?;
+        match decode(text) {
+            Some(computed) => {
+                self.used_entries().insert(key.to_owned(), text.clone());
+                Some(computed)
+            }
+            None => {
+                self.dirty.store(true, Ordering::Relaxed);
+                None
+            }
+        }
+    }
+
+    /// Records a freshly computed result.
+    pub fn put(&self, key: String, computed: &Computed) {
+        if let Some(text) = encode(computed) {
+            self.used_entries().insert(key, text);
+            self.dirty.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn used_entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.used.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes the cache when it changed: this run's entries first, then up to
+    /// [`KEEP_EXTRA`] older ones. Failures are ignored (a read-only repository still
+    /// verifies; the next run recomputes).
+    pub fn save(self) {
+        let used = self.used.into_inner().unwrap_or_else(|e| e.into_inner());
+        let extra = self.order.iter().filter(|k| !used.contains_key(*k)).count();
+        if !self.dirty.load(Ordering::Relaxed) && extra <= KEEP_EXTRA {
+            return;
+        }
+        let mut fresh: Vec<(&String, &String)> = used.iter().collect();
+        fresh.sort();
+        let seen: HashSet<&String> = used.keys().collect();
+        let mut body = String::new();
+        for (key, value) in fresh {
+            push_line(&mut body, key, value);
+        }
+        for key in self
+            .order
+            .iter()
+            .filter(|k| !seen.contains(k))
+            .take(KEEP_EXTRA)
+        {
+            push_line(&mut body, key, &self.old[key]);
+        }
+        let mut file = format!("{HEADER} {}\n", hex(&Sha256::digest(body.as_bytes())));
+        file.push_str(&body);
+        if let Some(dir) = self.path.parent()
+            && std::fs::create_dir_all(dir).is_ok()
+        {
+            let _ = crate::lock::write_atomic(&self.path, file.as_bytes());
+        }
+    }
+}
+
+fn push_line(body: &mut String, key: &str, value: &str) {
+    body.push_str(key);
+    body.push('\t');
+    body.push_str(value);
+    body.push('\n');
+}
+
+/// The entries of a whole, undamaged file; `None` for a missing or damaged one.
+fn load(path: &std::path::Path) -> Option<Vec<(String, String)>> {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.len() > MAX_BYTES {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    let text = std::str::from_utf8(&bytes).ok()?;
+    let (header, body) = text.split_once('\n')?;
+    let sum = header.strip_prefix(HEADER)?.strip_prefix(' ')?;
+    if !is_hex64(sum) || hex(&Sha256::digest(body.as_bytes())) != sum {
+        return None;
+    }
+    let mut out = Vec::new();
+    for line in body.lines() {
+        if let Some((key, value)) = line.split_once('\t')
+            && is_hex64(key)
+        {
+            out.push((key.to_owned(), value.to_owned()));
+        }
+    }
+    Some(out)
+}
+
+fn is_hex64(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 0xf) as usize] as char);
+    }
+    out
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stored {
+    digest: Option<String>,
+    rejection: Option<StoredRejection>,
+    manifest: StoredManifest,
+    manifest_path: Option<String>,
+    first_file: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredRejection {
+    kind: String,
+    path: String,
+    message: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+enum StoredManifest {
+    NotRequired,
+    Missing,
+    Valid(String),
+    Invalid(Vec<(u32, u32, String)>),
+}
+
+const KINDS: [RejectionKind; 5] = [
+    RejectionKind::SymlinkEscape,
+    RejectionKind::SymlinkLoop,
+    RejectionKind::DanglingSymlink,
+    RejectionKind::UnsupportedEntry,
+    RejectionKind::UnsupportedPath,
+];
+
+fn encode(c: &Computed) -> Option<String> {
+    let (digest, rejection) = match &c.digest {
+        Ok(d) => (Some(d.clone()), None),
+        Err(r) => (
+            None,
+            Some(StoredRejection {
+                kind: r.kind.as_str().to_owned(),
+                path: r.path.clone(),
+                message: r.message.clone(),
+            }),
+        ),
+    };
+    let manifest = match &c.manifest {
+        ManifestState::NotRequired => StoredManifest::NotRequired,
+        ManifestState::Missing => StoredManifest::Missing,
+        ManifestState::Valid { version } => StoredManifest::Valid(version.clone()),
+        ManifestState::Invalid(problems) => StoredManifest::Invalid(
+            problems
+                .iter()
+                .map(|p| (p.line, p.column, p.message.clone()))
+                .collect(),
+        ),
+    };
+    serde_json::to_string(&Stored {
+        digest,
+        rejection,
+        manifest,
+        manifest_path: c.manifest_path.clone(),
+        first_file: c.first_file.clone(),
+    })
+    .ok()
+}
+
+/// A stored value, validated: exactly one of digest (64 lowercase hex) and rejection
+/// (a known kind).
+fn decode(text: &str) -> Option<Computed> {
+    let s: Stored = serde_json::from_str(text).ok()?;
+    let digest = match (s.digest, s.rejection) {
+        (Some(d), None) if is_hex64(&d) => Ok(d),
+        (None, Some(r)) => Err(Rejection {
+            kind: *KINDS.iter().find(|k| k.as_str() == r.kind)?,
+            path: r.path,
+            message: r.message,
+        }),
+        _ => return None,
+    };
+    let manifest = match s.manifest {
+        StoredManifest::NotRequired => ManifestState::NotRequired,
+        StoredManifest::Missing => ManifestState::Missing,
+        StoredManifest::Valid(version) => ManifestState::Valid { version },
+        StoredManifest::Invalid(problems) => ManifestState::Invalid(
+            problems
+                .into_iter()
+                .map(|(line, column, message)| ManifestProblem {
+                    line,
+                    column,
+                    message,
+                })
+                .collect(),
+        ),
+    };
+    Some(Computed {
+        digest,
+        manifest,
+        manifest_path: s.manifest_path,
+        first_file: s.first_file,
+        cacheable: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_round_trip_and_bad_shapes_are_refused() {
+        let c = Computed {
+            digest: Err(Rejection {
+                kind: RejectionKind::SymlinkLoop,
+                path: "plugins/p/l".into(),
+                message: "loop".into(),
+            }),
+            manifest: ManifestState::Invalid(vec![ManifestProblem {
+                line: 2,
+                column: 3,
+                message: "bad".into(),
+            }]),
+            manifest_path: Some("plugins/p/plugin.yaml".into()),
+            first_file: None,
+            cacheable: true,
+        };
+        let text = encode(&c).unwrap();
+        assert_eq!(encode(&decode(&text).unwrap()).unwrap(), text);
+        assert!(decode(r#"{"digest":"00","rejection":null,"manifest":"Missing","manifest_path":null,"first_file":null}"#).is_none());
+        assert!(decode(&text.replace("symlink_loop", "nope")).is_none());
+        assert!(decode(&text[..text.len() - 1]).is_none());
+    }
+}

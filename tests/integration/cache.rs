@@ -1,0 +1,198 @@
+//! The per-plugin result cache (`<git dir>/plugin-lock/cache-v1`): used for revisions
+//! only, never trusted over a change, survives damage and concurrent runs, and
+//! `--no-cache` leaves it alone.
+
+use std::path::PathBuf;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::util::*;
+
+fn cache_file(repo: &Repo) -> PathBuf {
+    repo.path().join(".git/plugin-lock/cache-v1")
+}
+
+fn verify_json(repo: &Repo, extra: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec!["verify", "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = repo.run(&args);
+    (code(&out), json(&out))
+}
+
+/// Rewrites every cached digest to zeros, with a correct header checksum: a cache that
+/// is read would now report mismatches.
+fn poison(repo: &Repo) {
+    let text = String::from_utf8(std::fs::read(cache_file(repo)).expect("cache")).expect("utf-8");
+    let (_, body) = text.split_once('\n').expect("header");
+    let mut poisoned = String::new();
+    for line in body.lines() {
+        let (key, value) = line.split_once('\t').expect("entry");
+        let mut v: serde_json::Value = serde_json::from_str(value).expect("entry json");
+        if v["digest"].is_string() {
+            v["digest"] = serde_json::Value::String("0".repeat(64));
+        }
+        poisoned.push_str(&format!("{key}\t{v}\n"));
+    }
+    let sum: String = Sha256::digest(poisoned.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(
+        cache_file(repo),
+        format!("plugin-lock cache v1 {sum}\n{poisoned}"),
+    )
+    .expect("write cache");
+}
+
+#[test]
+fn a_warm_cache_is_written_and_read() {
+    let repo = two_plugins();
+    let (code1, cold) = verify_json(&repo, &[]);
+    assert_eq!(code1, 0);
+    assert!(cache_file(&repo).is_file(), "verify writes the cache");
+    let (code2, warm) = verify_json(&repo, &[]);
+    assert_eq!((code2, &warm), (0, &cold));
+    // It is read: a (checksummed) forged entry is believed.
+    poison(&repo);
+    let (code3, _) = verify_json(&repo, &[]);
+    assert_eq!(code3, 4, "the poisoned cache was not read");
+}
+
+#[test]
+fn a_plugin_changed_after_a_warm_run_misses_and_fails() {
+    let repo = two_plugins();
+    assert_eq!(verify_json(&repo, &[]).0, 0);
+    repo.write("plugins/alpha/src/main.py", "print('tampered')\n");
+    repo.commit("tamper");
+    let (code, report) = verify_json(&repo, &[]);
+    assert_eq!(code, 4, "{report}");
+    assert!(
+        report.to_string().contains("integrity_mismatch"),
+        "{report}"
+    );
+    // Still caught the second time, from the cache.
+    let (code, again) = verify_json(&repo, &[]);
+    assert_eq!((code, &again), (4, &report));
+}
+
+#[test]
+fn a_damaged_cache_is_ignored_and_rebuilt() {
+    let repo = two_plugins();
+    repo.write("plugins/alpha/src/main.py", "print('tampered')\n");
+    repo.commit("tamper");
+    let (expected_code, expected) = verify_json(&repo, &[]);
+    assert_eq!(expected_code, 4);
+    let good = std::fs::read(cache_file(&repo)).expect("cache");
+    let wrong_version = String::from_utf8(good.clone()).expect("utf-8").replacen(
+        "plugin-lock cache v1",
+        "plugin-lock cache v9",
+        1,
+    );
+    let damaged: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage", b"\x00\xffnot a cache at all\n\t\t\n".to_vec()),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("truncated header", good[..10].to_vec()),
+        ("wrong version", wrong_version.into_bytes()),
+        ("empty", Vec::new()),
+    ];
+    for (what, bytes) in damaged {
+        std::fs::write(cache_file(&repo), &bytes).expect("write");
+        let (code, report) = verify_json(&repo, &[]);
+        assert_eq!((code, &report), (expected_code, &expected), "{what}");
+        assert_eq!(
+            std::fs::read(cache_file(&repo)).expect("cache"),
+            good,
+            "{what}: the cache is rebuilt"
+        );
+    }
+}
+
+#[test]
+fn concurrent_runs_agree() {
+    let repo = two_plugins();
+    for round in 0..3 {
+        let path = repo.path().to_path_buf();
+        let runs: Vec<_> = (0..2)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || run_in(&path, &["verify", "--format", "json"]))
+            })
+            .collect();
+        let outs: Vec<_> = runs.into_iter().map(|h| h.join().expect("run")).collect();
+        assert_eq!(code(&outs[0]), 0, "round {round}: {}", stderr(&outs[0]));
+        assert_eq!(code(&outs[1]), 0, "round {round}: {}", stderr(&outs[1]));
+        assert_eq!(json(&outs[0]), json(&outs[1]), "round {round}");
+    }
+    // What they left is a whole, valid cache.
+    let (code, _) = verify_json(&repo, &[]);
+    assert_eq!(code, 0);
+    let text = std::fs::read_to_string(cache_file(&repo)).expect("cache");
+    assert!(text.starts_with("plugin-lock cache v1 "), "{text}");
+    let leftovers: Vec<_> = std::fs::read_dir(repo.path().join(".git/plugin-lock"))
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn no_cache_neither_reads_nor_writes() {
+    let repo = two_plugins();
+    let (code, cold) = verify_json(&repo, &["--no-cache"]);
+    assert_eq!(code, 0);
+    assert!(!cache_file(&repo).exists(), "--no-cache wrote a cache");
+    assert_eq!(verify_json(&repo, &[]).0, 0);
+    poison(&repo);
+    let poisoned = std::fs::read(cache_file(&repo)).expect("cache");
+    let (code, report) = verify_json(&repo, &["--no-cache"]);
+    assert_eq!((code, &report), (0, &cold), "--no-cache read the cache");
+    repo.write("plugins/beta/notes.txt", "changed\n");
+    repo.update_lock();
+    repo.commit("change beta");
+    assert_eq!(verify_json(&repo, &["--no-cache"]).0, 0);
+    assert_eq!(
+        std::fs::read(cache_file(&repo)).expect("cache"),
+        poisoned,
+        "--no-cache changed the cache"
+    );
+}
+
+#[test]
+fn the_worktree_and_index_do_not_use_the_cache() {
+    let repo = two_plugins();
+    for source in ["--worktree", "--index"] {
+        assert_eq!(verify_json(&repo, &[source]).0, 0, "{source}");
+        assert!(!cache_file(&repo).exists(), "{source} wrote a cache");
+    }
+    assert_eq!(verify_json(&repo, &[]).0, 0);
+    poison(&repo);
+    for source in ["--worktree", "--index"] {
+        assert_eq!(
+            verify_json(&repo, &[source]).0,
+            0,
+            "{source} read the cache"
+        );
+    }
+}
+
+#[test]
+fn a_link_resolved_outside_its_plugin_is_not_cached() {
+    // The plugin's tree stays the same while what its link points at appears.
+    let repo = Repo::new();
+    repo.write("plugins/alpha/plugin.yaml", "name: alpha\nversion: 1.0.0\n");
+    repo.commit("alpha");
+    repo.stage("plugins/alpha/link", "120000", b"../../shared/x.txt");
+    repo.commit_index("a link out of the plugin, dangling");
+    let kind = |repo: &Repo| {
+        let (_, report) = verify_json(repo, &[]);
+        report.to_string()
+    };
+    let first = kind(&repo);
+    assert!(first.contains("dangling_symlink"), "{first}");
+    repo.git(&["checkout", "-q", "--", "."]);
+    repo.write("shared/x.txt", "shared\n");
+    repo.commit("the target appears");
+    let second = kind(&repo);
+    assert!(second.contains("symlink_escape"), "{second}");
+    assert!(!second.contains("dangling_symlink"), "{second}");
+}
