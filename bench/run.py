@@ -377,7 +377,7 @@ def machine_line(binary, flags, rounds, load):
     cache = ("plugin-lock run with --no-cache" if flags
              else "this plugin-lock has no digest cache")
     return (f"Machine: nproc {nproc}, {model}, sha_ni: {sha_ni}; {git}; "
-            f"Python {sys.version.split()[0]}; binary {binary}; "
+            f"Python {sys.version.split()[0]}; binary {Path(binary).name}; "
             f"1-minute load average before timing {load:.2f} (other work skews the figures).\n\n"
             f"Method: {rounds} timed rounds, commands interleaved round-robin; one untimed "
             f"warm-up per command, so the page cache is warm. \"Cold\" means no plugin-lock "
