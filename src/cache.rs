@@ -20,11 +20,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 use crate::check::{Computed, ManifestState};
 use crate::config::{Config, SymlinkPolicy};
-use crate::digest::{Rejection, RejectionKind};
+use crate::digest::{self, Rejection, RejectionKind};
 use crate::discover::Plugin;
 use crate::manifest::ManifestProblem;
 use crate::source::{Kind, Snapshot};
@@ -121,12 +120,12 @@ impl Cache {
             return None;
         }
         let id = plugin.node.id?;
-        let mut hasher = Sha256::new();
-        hasher.update(self.settings.as_bytes());
-        hasher.update(plugin.dir.as_bytes());
-        hasher.update([0]);
-        hasher.update(id.as_bytes());
-        Some(hex(&hasher.finalize()))
+        Some(digest::sha256_hex(&[
+            self.settings.as_bytes(),
+            plugin.dir.as_bytes(),
+            &[0],
+            id.as_bytes(),
+        ]))
     }
 
     /// The stored result for `key`, if there is one that parses.
@@ -180,7 +179,7 @@ impl Cache {
         {
             push_line(&mut body, key, &self.old[key]);
         }
-        let mut file = format!("{HEADER} {}\n", hex(&Sha256::digest(body.as_bytes())));
+        let mut file = format!("{HEADER} {}\n", digest::sha256_hex(&[body.as_bytes()]));
         file.push_str(&body);
         if let Some(dir) = self.path.parent()
             && std::fs::create_dir_all(dir).is_ok()
@@ -207,7 +206,7 @@ fn load(path: &std::path::Path) -> Option<Vec<(String, String)>> {
     let text = std::str::from_utf8(&bytes).ok()?;
     let (header, body) = text.split_once('\n')?;
     let sum = header.strip_prefix(HEADER)?.strip_prefix(' ')?;
-    if !is_hex64(sum) || hex(&Sha256::digest(body.as_bytes())) != sum {
+    if !is_hex64(sum) || digest::sha256_hex(&[body.as_bytes()]) != sum {
         return None;
     }
     let mut out = Vec::new();
@@ -223,16 +222,6 @@ fn load(path: &std::path::Path) -> Option<Vec<(String, String)>> {
 
 fn is_hex64(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 0xf) as usize] as char);
-    }
-    out
 }
 
 #[derive(Serialize, Deserialize)]

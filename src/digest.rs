@@ -275,6 +275,16 @@ pub fn stored_entries(
     Ok(out)
 }
 
+/// SHA-256 of the concatenated `parts`, hex: for fingerprints elsewhere (the cache), so
+/// that this module stays the only one that touches SHA-256.
+pub fn sha256_hex(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hex(&hasher.finalize())
+}
+
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
