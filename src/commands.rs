@@ -60,12 +60,17 @@ impl Ctx<'_> {
     }
 
     fn style(&self) -> human::Style {
+        self.style_for(std::io::stdout().is_terminal())
+    }
+
+    /// Colour on `--color always`, or on `auto` when the stream is a terminal and
+    /// NO_COLOR is unset.
+    pub(crate) fn style_for(&self, terminal: bool) -> human::Style {
         let color = match self.cli.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stdout().is_terminal()
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal
             }
         };
         human::Style { color }
@@ -242,18 +247,16 @@ fn verify(
         Format::Human => human::report(ctx.out, &findings, &verdict, style, ctx.cli.quiet),
         Format::Github => {
             github::annotations(ctx.out, &findings).map_err(io_out)?;
-            // The human report may quote file names: suspend command parsing around it.
-            let token = github::random_token();
-            writeln!(ctx.out, "::stop-commands::{token}").map_err(io_out)?;
-            human::report(
-                ctx.out,
-                &findings,
-                &verdict,
-                human::Style { color: false },
-                ctx.cli.quiet,
-            )
+            github::without_commands(ctx.out, |out| {
+                human::report(
+                    out,
+                    &findings,
+                    &verdict,
+                    human::Style { color: false },
+                    ctx.cli.quiet,
+                )
+            })
             .map_err(io_out)?;
-            writeln!(ctx.out, "::{token}::").map_err(io_out)?;
             let errors = findings
                 .iter()
                 .filter(|f| f.severity == Severity::Error)

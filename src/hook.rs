@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::actions_env;
 use crate::check::{self, InventoryOptions, Overrides};
-use crate::cli::{ColorChoice, Format, HookAction};
+use crate::cli::{Format, HookAction};
 use crate::commands::{Ctx, io_out};
 use crate::error::{Error, Result, exit};
 use crate::findings::{Finding, Severity, count};
@@ -160,15 +160,7 @@ fn output(ctx: &Ctx<'_>) -> Result<Output> {
 
 /// Colour for what goes to stderr: only on a terminal, never with NO_COLOR.
 fn stderr_style(ctx: &Ctx<'_>) -> human::Style {
-    let color = match ctx.cli.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stderr().is_terminal()
-        }
-    };
-    human::Style { color }
+    ctx.style_for(std::io::stderr().is_terminal())
 }
 
 fn pre_push(ctx: &mut Ctx<'_>, remote: Option<&str>, url: Option<&str>) -> Result<u8> {
@@ -307,18 +299,16 @@ fn verify_updates(
             }
             let owned: Vec<Finding> = all.into_iter().cloned().collect();
             github::annotations(ctx.out, &owned).map_err(io_out)?;
-            // The text may quote file names: suspend command parsing around it.
-            let token = github::random_token();
-            writeln!(ctx.out, "::stop-commands::{token}").map_err(io_out)?;
-            write_human(
-                ctx.out,
-                &verdicts,
-                &checks,
-                human::Style { color: false },
-                ctx.cli.quiet,
-            )
+            github::without_commands(ctx.out, |out| {
+                write_human(
+                    out,
+                    &verdicts,
+                    &checks,
+                    human::Style { color: false },
+                    ctx.cli.quiet,
+                )
+            })
             .map_err(io_out)?;
-            writeln!(ctx.out, "::{token}::").map_err(io_out)?;
         }
     }
     let failed = verdicts

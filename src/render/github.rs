@@ -174,6 +174,19 @@ fn truncate_lines(text: &mut String, limit: usize) {
     text.push_str(note);
 }
 
+/// Writes text that may quote file names with workflow-command parsing suspended
+/// (`::stop-commands::TOKEN` … `::TOKEN::`, a fresh random token), so nothing in it can
+/// run as a command.
+pub fn without_commands(
+    out: &mut dyn Write,
+    text: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let token = random_token();
+    writeln!(out, "::stop-commands::{token}")?;
+    text(out)?;
+    writeln!(out, "::{token}::")
+}
+
 /// `name=value` lines for `$GITHUB_OUTPUT`; a value with a line break uses a heredoc
 /// with a random delimiter that the value cannot contain.
 pub fn output_line(name: &str, value: &str) -> String {
