@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::check::{Computed, ManifestState};
@@ -45,7 +46,7 @@ pub fn disable() {
 
 pub struct Cache {
     path: PathBuf,
-    /// Everything the results depend on besides the plugin's directory and tree id.
+    /// Everything the digest results depend on besides the plugin's directory and tree id.
     settings: String,
     /// The stored entries: key → value text, parsed only on a hit.
     old: HashMap<String, String>,
@@ -130,25 +131,55 @@ impl Cache {
 
     /// The stored result for `key`, if there is one that parses.
     pub fn get(&self, key: &str) -> Option<Computed> {
+        self.lookup_with(key, decode)
+    }
+
+    /// Records a freshly computed result.
+    pub fn put(&self, key: String, computed: &Computed) {
+        if let Some(text) = encode(computed) {
+            self.insert(key, text);
+        }
+    }
+
+    /// A key for a result of another kind than a plugin's digest (the ownership survey):
+    /// `parts` must hold everything the result depends on besides the tool's version,
+    /// starting with a tag of its own so that kinds never share keys.
+    pub fn key_of(&self, parts: &[&[u8]]) -> String {
+        let mut all: Vec<&[u8]> = vec![b"plugin-lock ", env!("CARGO_PKG_VERSION").as_bytes(), &[0]];
+        all.extend_from_slice(parts);
+        digest::sha256_hex(&all)
+    }
+
+    /// The stored value for `key` (from [`Cache::key_of`]), if it parses as a `T`.
+    pub fn lookup<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        self.lookup_with(key, |text| serde_json::from_str(text).ok())
+    }
+
+    /// Records a value under `key` (from [`Cache::key_of`]).
+    pub fn store<T: Serialize>(&self, key: String, value: &T) {
+        if let Ok(text) = serde_json::to_string(value) {
+            self.insert(key, text);
+        }
+    }
+
+    fn lookup_with<T>(&self, key: &str, parse: impl FnOnce(&str) -> Option<T>) -> Option<T> {
         let text = self.old.get(key)?;
-        match decode(text) {
-            Some(computed) => {
+        match parse(text) {
+            Some(value) => {
                 self.used_entries().insert(key.to_owned(), text.clone());
-                Some(computed)
+                Some(value)
             }
             None => {
+                // Damaged or from another kind: recomputed, and dropped from the file.
                 self.dirty.store(true, Ordering::Relaxed);
                 None
             }
         }
     }
 
-    /// Records a freshly computed result.
-    pub fn put(&self, key: String, computed: &Computed) {
-        if let Some(text) = encode(computed) {
-            self.used_entries().insert(key, text);
-            self.dirty.store(true, Ordering::Relaxed);
-        }
+    fn insert(&self, key: String, text: String) {
+        self.used_entries().insert(key, text);
+        self.dirty.store(true, Ordering::Relaxed);
     }
 
     fn used_entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {

@@ -3,6 +3,7 @@
 
 use gix::bstr::BStr;
 
+use crate::cache::Cache;
 use crate::config::{self, Config};
 use crate::digest::{self, Rejection, RejectionKind};
 use crate::discover::{self, Plugin};
@@ -302,6 +303,7 @@ pub fn inventory(
     snap: &Snapshot,
     settings: &Settings,
     options: InventoryOptions,
+    cache: Option<&Cache>,
 ) -> Result<Inventory> {
     let config = &settings.config;
     let repo = snap.local_repo();
@@ -309,29 +311,22 @@ pub fn inventory(
     let lock_state = read_lock(&mut reader, &config.lock)?;
     let found = discover::plugins(&mut reader, &config.plugins, &config.lock)?;
     // The benchmark floor reads everything; everything else may use the cache.
-    let cache = if options.read_only {
-        None
-    } else {
-        crate::cache::Cache::open(snap, config)
-    };
+    let cache = cache.filter(|_| !options.read_only);
     let computed = snap.par_map(&found, |reader, plugin, buf| {
-        let key = cache.as_ref().and_then(|c| c.key(plugin));
-        if let (Some(c), Some(k)) = (&cache, &key)
+        let key = cache.and_then(|c| c.key(plugin));
+        if let (Some(c), Some(k)) = (cache, &key)
             && let Some(hit) = c.get(k)
         {
             return Ok(hit);
         }
         let computed = compute(reader, plugin, config, options, buf)?;
-        if let (Some(c), Some(k)) = (&cache, key)
+        if let (Some(c), Some(k)) = (cache, key)
             && computed.cacheable
         {
             c.put(k, &computed);
         }
         Ok(computed)
     })?;
-    if let Some(cache) = cache {
-        cache.save();
-    }
 
     let lock = match &lock_state {
         LockState::Parsed { lock, .. } => Some(lock),

@@ -193,7 +193,6 @@ pub fn parse(bytes: &[u8]) -> (CodeOwners, Vec<SyntaxError>) {
 
 impl CodeOwners {
     /// The valid rules, in file order.
-    #[cfg(test)]
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
@@ -261,36 +260,71 @@ impl CodeOwners {
     /// A rule that matches nothing at all is not included: that is a different finding.
     /// The earlier line of a duplicate pair is included when it matches something.
     /// Sorted by line.
+    #[cfg(test)]
     pub fn shadowed_rules<'a>(&self, paths: impl IntoIterator<Item = &'a str>) -> Vec<u32> {
         let mut matched = vec![false; self.rules.len()];
         let mut decides = vec![false; self.rules.len()];
-        let mut scratch = Vec::new();
+        let (mut scratch, mut hits) = (Vec::new(), Vec::new());
         for path in paths {
-            let mut winner = None;
-            for (candidate, is_file) in candidates(path) {
-                let candidate = Candidate::from_bytes(candidate.as_bytes());
-                for shard in &self.shards {
-                    shard.set.matches_candidate_into(&candidate, &mut scratch);
-                    for rule in scratch.iter().map(|&g| shard.first_rule + g) {
-                        if self.accepts(rule, is_file)
-                            && let Some(m) = matched.get_mut(rule)
-                        {
-                            *m = true;
-                            winner = winner.max(Some(rule));
-                        }
-                    }
+            hits.clear();
+            let winner = self.tally(path, &mut scratch, &mut hits);
+            for &rule in &hits {
+                if let Some(m) = matched.get_mut(rule) {
+                    *m = true;
                 }
             }
             if let Some(d) = winner.and_then(|w| decides.get_mut(w)) {
                 *d = true;
             }
         }
-        self.rules
-            .iter()
-            .zip(matched.iter().zip(&decides))
-            .filter(|(_, (m, d))| **m && !**d)
-            .map(|(rule, _)| rule.line)
+        self.shadowed_lines(
+            |rule| matched.get(rule).copied().unwrap_or(false),
+            |rule| decides.get(rule).copied().unwrap_or(false),
+        )
+    }
+
+    /// The lines of the rules that `matched` but never `decided` anything (see
+    /// [`CodeOwners::shadowed_rules`]), from tallies gathered with [`CodeOwners::tally`].
+    pub fn shadowed_lines(
+        &self,
+        matched: impl Fn(usize) -> bool,
+        decided: impl Fn(usize) -> bool,
+    ) -> Vec<u32> {
+        (0..self.rules.len())
+            .filter(|&rule| matched(rule) && !decided(rule))
+            .filter_map(|rule| self.rules.get(rule).map(|r| r.line))
             .collect()
+    }
+
+    /// Pushes onto `matched` the index of every rule that matches the file `path` (in no
+    /// set order, possibly repeated) and returns the index of the rule that decides it.
+    /// Unlike [`CodeOwners::decide_with`], every rule is tried: this feeds the shadowed-rule
+    /// check, which needs all matches, not only the winner.
+    pub fn tally(
+        &self,
+        path: &str,
+        scratch: &mut Vec<usize>,
+        matched: &mut Vec<usize>,
+    ) -> Option<usize> {
+        let mut winner = None;
+        for (candidate, is_file) in candidates(path) {
+            let candidate = Candidate::from_bytes(candidate.as_bytes());
+            for shard in &self.shards {
+                shard.set.matches_candidate_into(&candidate, scratch);
+                for rule in scratch.iter().map(|&g| shard.first_rule + g) {
+                    if self.accepts(rule, is_file) {
+                        matched.push(rule);
+                        winner = winner.max(Some(rule));
+                    }
+                }
+            }
+        }
+        winner
+    }
+
+    /// The rule at `index` (as [`CodeOwners::tally`] returns them).
+    pub fn rule_at(&self, index: usize) -> Option<&Rule> {
+        self.rules.get(index)
     }
 
     /// Whether rule `rule`'s glob applies to a candidate that is the file (`true`) or one

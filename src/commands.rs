@@ -9,10 +9,12 @@ use gix::bstr::BStr;
 
 use crate::actions_env;
 use crate::approvals;
+use crate::cache::Cache;
 use crate::changes;
 use crate::check::{self, Inventory, InventoryOptions, LockState, Overrides, Settings};
 use crate::checkrun;
 use crate::cli::{Cli, ColorChoice, Command, Format};
+use crate::codeowners;
 use crate::config;
 use crate::digest;
 use crate::error::{Error, Result, exit};
@@ -22,6 +24,7 @@ use crate::ownership;
 use crate::pipeline::{self, OwnershipFrom};
 use crate::render::{self, github, human, json, sarif};
 use crate::source::{self, Kind, Selector, Snapshot};
+use crate::survey;
 
 /// The formats of commands other than `verify`.
 #[derive(Clone, Copy)]
@@ -166,7 +169,11 @@ pub(crate) fn checked(
     settings: &Settings,
     options: InventoryOptions,
 ) -> Result<(Inventory, Vec<Finding>)> {
-    let inv = check::inventory(snap, settings, options)?;
+    let cache = Cache::open(snap, &settings.config);
+    let inv = check::inventory(snap, settings, options, cache.as_ref())?;
+    if let Some(cache) = cache {
+        cache.save();
+    }
     let repo = snap.local_repo();
     let mut reader = snap.reader(&repo);
     let fallback = check::fallback_location(&mut reader, &inv, settings)?;
@@ -369,43 +376,46 @@ fn owners(ctx: &mut Ctx<'_>, paths: &[String]) -> Result<u8> {
         return Ok(code);
     }
     // The report: the lock, the configuration, and each plugin's unowned files.
-    let inv = check::inventory(&snap, &settings, InventoryOptions::default())?;
-    let files = {
-        let repo = snap.local_repo();
-        let mut reader = snap.reader(&repo);
-        ownership::all_files(&mut reader)?
-    };
+    let cache = Cache::open(&snap, &settings.config);
+    let inv = check::inventory(
+        &snap,
+        &settings,
+        InventoryOptions::default(),
+        cache.as_ref(),
+    )?;
     #[derive(serde::Serialize)]
     struct PluginOwners {
         id: String,
         owners: Vec<String>,
         unowned: Vec<String>,
     }
-    let mut scratch = Vec::new();
-    let plugins: Vec<PluginOwners> = inv
+    let surveyed: Vec<&check::PluginState> = inv
         .plugins
         .iter()
         .filter(|p| p.status != check::Status::MissingDirectory)
-        .map(|p| {
-            let (owners, unowned) = match &file {
-                Some(f) => ownership::plugin_owners(f, &files, &p.dir, &mut scratch),
-                None => (Vec::new(), Vec::new()),
-            };
-            let prefix = format!("{}/", p.dir);
-            let unowned = if file.is_some() {
-                unowned
-            } else {
-                files
-                    .iter()
-                    .filter(|f| f.starts_with(&prefix))
-                    .cloned()
-                    .collect()
-            };
-            PluginOwners {
-                id: p.id.clone(),
-                owners,
-                unowned,
-            }
+        .collect();
+    let dirs: Vec<&str> = surveyed.iter().map(|p| p.dir.as_str()).collect();
+    let survey = {
+        // Without CODEOWNERS no rule matches: every plugin file is unowned.
+        let nobody = codeowners::parse(b"").0;
+        let (rules, fingerprint) = match &file {
+            Some(f) => (&f.owners, f.fingerprint.clone()),
+            None => (&nobody, digest::sha256_hex(&[])),
+        };
+        let repo = snap.local_repo();
+        let mut reader = snap.reader(&repo);
+        survey::survey(&mut reader, rules, &fingerprint, &dirs, cache.as_ref())?
+    };
+    if let Some(cache) = cache {
+        cache.save();
+    }
+    let plugins: Vec<PluginOwners> = surveyed
+        .iter()
+        .zip(survey.plugins)
+        .map(|(p, found)| PluginOwners {
+            id: p.id.clone(),
+            owners: found.owners,
+            unowned: found.unowned,
         })
         .collect();
     let lock = entry(&settings.config.lock);

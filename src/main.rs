@@ -24,6 +24,7 @@ mod ownership;
 mod pipeline;
 mod render;
 mod source;
+mod survey;
 mod yaml;
 
 use std::io::Write;

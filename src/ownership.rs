@@ -4,18 +4,21 @@
 
 use std::collections::BTreeSet;
 
-use gix::bstr::{BStr, ByteSlice};
-
+use crate::cache::Cache;
 use crate::check::{CONFIG_FILE, Inventory, Settings, Status};
 use crate::codeowners::{self, CodeOwners, Rule, SyntaxError};
+use crate::digest;
 use crate::error::Result;
 use crate::findings::{Finding, Kind};
-use crate::source::{FileRead, Kind as EntryKind, Reader, Snapshot};
+use crate::source::{FileRead, Reader, Snapshot};
+use crate::survey;
 
 /// The CODEOWNERS file GitHub would use in one tree.
 pub struct OwnersFile {
     pub path: String,
     pub owners: CodeOwners,
+    /// SHA-256 of the file's content: what the cached survey results depend on.
+    pub fingerprint: String,
     pub errors: Vec<SyntaxError>,
     /// Other locations that also hold a CODEOWNERS file (GitHub ignores them).
     pub ignored: Vec<String>,
@@ -26,9 +29,12 @@ pub fn load(reader: &mut Reader<'_>) -> Result<Option<OwnersFile>> {
     let mut found: Option<OwnersFile> = None;
     for location in codeowners::LOCATIONS {
         let read = reader.read_file(location, codeowners::MAX_CODEOWNERS_BYTES)?;
-        let (owners, errors) = match read {
+        let (owners, errors, fingerprint) = match read {
             None | Some(FileRead::NotAFile(_)) => continue,
-            Some(FileRead::Bytes(bytes)) => codeowners::parse(&bytes),
+            Some(FileRead::Bytes(bytes)) => {
+                let (owners, errors) = codeowners::parse(&bytes);
+                (owners, errors, digest::sha256_hex(&[&bytes]))
+            }
             Some(FileRead::TooLarge(size)) => {
                 let (owners, _) = codeowners::parse(b"");
                 let error = SyntaxError {
@@ -38,7 +44,7 @@ pub fn load(reader: &mut Reader<'_>) -> Result<Option<OwnersFile>> {
                         "the file is {size} bytes; GitHub does not load a CODEOWNERS file of 3 MB or more"
                     ),
                 };
-                (owners, vec![error])
+                (owners, vec![error], digest::sha256_hex(&[]))
             }
         };
         match &mut found {
@@ -46,6 +52,7 @@ pub fn load(reader: &mut Reader<'_>) -> Result<Option<OwnersFile>> {
                 found = Some(OwnersFile {
                     path: location.to_owned(),
                     owners,
+                    fingerprint,
                     errors,
                     ignored: Vec::new(),
                 })
@@ -54,22 +61,6 @@ pub fn load(reader: &mut Reader<'_>) -> Result<Option<OwnersFile>> {
         }
     }
     Ok(found)
-}
-
-/// Every non-directory path of the tree, sorted (no blob is read).
-pub fn all_files(reader: &mut Reader<'_>) -> Result<Vec<String>> {
-    let Some(root) = reader.lookup(BStr::new(""))? else {
-        return Ok(Vec::new());
-    };
-    let mut entries = Vec::new();
-    reader.walk(BStr::new(""), &root, &mut entries)?;
-    let mut paths: Vec<String> = entries
-        .into_iter()
-        .filter(|(_, n)| n.kind != EntryKind::Dir)
-        .map(|(p, _)| p.to_str_lossy().into_owned())
-        .collect();
-    paths.sort();
-    Ok(paths)
 }
 
 /// Whether the deciding rule makes `path` owned: it lists an owner and, with required
@@ -121,6 +112,7 @@ pub fn check(
     authority: &Authority,
     head_file: Option<&OwnersFile>,
     inv: &mut Inventory,
+    cache: Option<&Cache>,
 ) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
     let lock = settings.config.lock.as_str();
@@ -189,10 +181,18 @@ pub fn check(
         );
     }
 
-    let repo = snap.local_repo();
-    let mut reader = snap.reader(&repo);
-    let files = all_files(&mut reader)?;
-    for line in file.owners.shadowed_rules(files.iter().map(String::as_str)) {
+    let dirs: Vec<&str> = inv
+        .plugins
+        .iter()
+        .filter(|p| p.status != Status::MissingDirectory)
+        .map(|p| p.dir.as_str())
+        .collect();
+    let survey = {
+        let repo = snap.local_repo();
+        let mut reader = snap.reader(&repo);
+        survey::survey(&mut reader, &file.owners, &file.fingerprint, &dirs, cache)?
+    };
+    for &line in &survey.shadowed {
         out.push(
             Finding::new(
                 Kind::CodeownersShadowedRule,
@@ -258,14 +258,13 @@ pub fn check(
     }
 
     // Every file of every plugin needs an owner; each plugin's owners for `list`.
-    let mut scratch = Vec::new();
-    for p in inv
+    let surveyed = inv
         .plugins
         .iter_mut()
-        .filter(|p| p.status != Status::MissingDirectory)
-    {
-        let (owners, unowned) = plugin_owners(file, &files, &p.dir, &mut scratch);
-        p.owners = owners;
+        .filter(|p| p.status != Status::MissingDirectory);
+    for (p, found) in surveyed.zip(survey.plugins) {
+        p.owners = found.owners;
+        let unowned = found.unowned;
         if authority.plugins_must_be_owned && !unowned.is_empty() {
             let shown: Vec<&str> = unowned.iter().take(5).map(String::as_str).collect();
             out.push(
@@ -292,33 +291,6 @@ pub fn check(
         }
     }
     Ok(out)
-}
-
-/// The owners of a plugin's files (each once, in order of appearance) and its files
-/// that have none. `files` is every file of the tree, sorted.
-pub fn plugin_owners(
-    file: &OwnersFile,
-    files: &[String],
-    dir: &str,
-    scratch: &mut Vec<usize>,
-) -> (Vec<String>, Vec<String>) {
-    let prefix = format!("{dir}/");
-    let start = files.partition_point(|f| f.as_str() < prefix.as_str());
-    let mut owners: Vec<String> = Vec::new();
-    let mut unowned = Vec::new();
-    for f in files[start..].iter().take_while(|f| f.starts_with(&prefix)) {
-        match file.owners.decide_with(f, scratch) {
-            Some(rule) if !rule.owners.is_empty() => {
-                for o in &rule.owners {
-                    if !owners.contains(o) {
-                        owners.push(o.clone());
-                    }
-                }
-            }
-            _ => unowned.push(f.clone()),
-        }
-    }
-    (owners, unowned)
 }
 
 /// One path's answer for `owners PATH...`.

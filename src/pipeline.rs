@@ -2,6 +2,7 @@
 //! findings, ownership (from the base tree when there is one), and explanations of
 //! mismatches against the base. The pre-push hook runs the same pipeline per ref.
 
+use crate::cache::Cache;
 use crate::changes;
 use crate::check::{self, Inventory, InventoryOptions, Overrides, Settings};
 use crate::error::{Error, Result};
@@ -54,7 +55,9 @@ pub fn evaluate(
     base: &Base,
     ownership_from: OwnershipFrom,
 ) -> Result<(Inventory, Vec<Finding>)> {
-    let mut inv = check::inventory(snap, settings, options)?;
+    // The benchmark floor (read-only) neither reads nor writes the cache.
+    let cache = Cache::open(snap, &settings.config).filter(|_| !options.read_only);
+    let mut inv = check::inventory(snap, settings, options, cache.as_ref())?;
     let repo = snap.local_repo();
     let mut reader = snap.reader(&repo);
     let fallback = check::fallback_location(&mut reader, &inv, settings)?;
@@ -91,7 +94,11 @@ pub fn evaluate(
         &authority,
         head_file.as_ref(),
         &mut inv,
+        cache.as_ref(),
     )?);
+    if let Some(cache) = cache {
+        cache.save();
+    }
 
     match base {
         Base::None => {}

@@ -1,0 +1,310 @@
+//! The ownership survey: one walk over a tree that asks CODEOWNERS about every file —
+//! which rules match and which decide (for shadowed rules), and each plugin's owners and
+//! unowned files. No blob is read.
+//!
+//! Subtrees that neither hold nor lie inside a plugin, and plugin directories without
+//! plugins below them, are summarised as a unit; with a cache ([`Cache`]), a summary is
+//! kept under the directory's path, its tree id and the CODEOWNERS content, so a
+//! pre-push re-walks only the directories that changed.
+
+use gix::bstr::{BStr, ByteSlice};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+
+use crate::cache::Cache;
+use crate::codeowners::CodeOwners;
+use crate::error::Result;
+use crate::source::{Kind, Node, Reader, join};
+
+/// A plain subtree is cached only from this many files on: smaller ones cost less to
+/// walk again than their cache entries cost to keep.
+const PLAIN_MIN_FILES: u64 = 32;
+
+/// One plugin's ownership.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PluginOwnership {
+    /// The owners of its files, each once, in the order their files sort.
+    pub owners: Vec<String>,
+    /// Its files that no rule gives an owner, sorted (repository paths).
+    pub unowned: Vec<String>,
+}
+
+pub struct Survey {
+    /// Lines of rules that match some file of the tree but decide none.
+    pub shadowed: Vec<u32>,
+    /// Per plugin directory, in the order they were given.
+    pub plugins: Vec<PluginOwnership>,
+}
+
+/// What is cached for one directory: rule indices (not lines), and for a plugin its
+/// ownership.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Summary {
+    files: u64,
+    matched: Vec<u32>,
+    decided: Vec<u32>,
+    plugin: Option<(Vec<String>, Vec<String>)>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Plain,
+    Plugin,
+}
+
+/// Surveys the whole tree of `reader` against `owners`, whose file content has the
+/// fingerprint `fingerprint` (part of every cache key). `plugin_dirs` are repository
+/// paths; a directory that is not in the tree, or is not a directory, has no files.
+pub fn survey(
+    reader: &mut Reader<'_>,
+    owners: &CodeOwners,
+    fingerprint: &str,
+    plugin_dirs: &[&str],
+    cache: Option<&Cache>,
+) -> Result<Survey> {
+    let rules = owners.rules().len();
+    let mut walk = Walk {
+        owners,
+        fingerprint,
+        cache,
+        index: plugin_dirs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.to_string(), i))
+            .collect(),
+        holders: holders(plugin_dirs),
+        matched: vec![false; rules],
+        decided: vec![false; rules],
+        results: vec![None; plugin_dirs.len()],
+        loose: vec![Vec::new(); plugin_dirs.len()],
+        scratch: Vec::new(),
+        hits: Vec::new(),
+    };
+    if let Some(root) = reader.lookup(BStr::new(""))? {
+        walk.visit(reader, String::new(), &root, &[])?;
+    }
+    let shadowed = owners.shadowed_lines(|r| walk.matched[r], |r| walk.decided[r]);
+    let mut plugins = Vec::with_capacity(plugin_dirs.len());
+    for (result, loose) in walk.results.into_iter().zip(walk.loose) {
+        plugins.push(match result {
+            Some(done) => done,
+            None => ownership_of(owners, loose),
+        });
+    }
+    Ok(Survey { shadowed, plugins })
+}
+
+/// Every directory that holds a plugin directory somewhere below it (the root included).
+fn holders(plugin_dirs: &[&str]) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for dir in plugin_dirs {
+        out.insert(String::new());
+        for (i, _) in dir.match_indices('/') {
+            out.insert(dir[..i].to_owned());
+        }
+    }
+    out
+}
+
+/// A plugin's ownership from its files and the index of the rule deciding each.
+fn ownership_of(owners: &CodeOwners, mut files: Vec<(String, Option<usize>)>) -> PluginOwnership {
+    files.sort();
+    let mut out = PluginOwnership::default();
+    for (path, winner) in files {
+        match winner.and_then(|w| owners.rule_at(w)) {
+            Some(rule) if !rule.owners.is_empty() => {
+                for o in &rule.owners {
+                    if !out.owners.contains(o) {
+                        out.owners.push(o.clone());
+                    }
+                }
+            }
+            _ => out.unowned.push(path),
+        }
+    }
+    out
+}
+
+struct Walk<'a> {
+    owners: &'a CodeOwners,
+    fingerprint: &'a str,
+    cache: Option<&'a Cache>,
+    index: BTreeMap<String, usize>,
+    holders: HashSet<String>,
+    matched: Vec<bool>,
+    decided: Vec<bool>,
+    results: Vec<Option<PluginOwnership>>,
+    /// Files of plugins not summarised as a unit (plugins that hold plugins, and those).
+    loose: Vec<Vec<(String, Option<usize>)>>,
+    scratch: Vec<usize>,
+    hits: Vec<usize>,
+}
+
+impl Walk<'_> {
+    fn visit(
+        &mut self,
+        reader: &mut Reader<'_>,
+        dir: String,
+        node: &Node,
+        enclosing: &[usize],
+    ) -> Result<()> {
+        let here = self.index.get(&dir).copied();
+        if enclosing.is_empty() && !self.holders.contains(&dir) {
+            let unit = if here.is_some() {
+                Unit::Plugin
+            } else {
+                Unit::Plain
+            };
+            let summary = self.summarize(reader, &dir, node, unit)?;
+            for &r in &summary.matched {
+                self.matched[r as usize] = true;
+            }
+            for &r in &summary.decided {
+                self.decided[r as usize] = true;
+            }
+            if let (Some(i), Some((owners, unowned))) = (here, summary.plugin) {
+                self.results[i] = Some(PluginOwnership { owners, unowned });
+            }
+            return Ok(());
+        }
+        let mut inside = enclosing.to_vec();
+        inside.extend(here);
+        for (name, child) in reader.children(BStr::new(&dir), node)? {
+            let path = join(&dir, &name.to_str_lossy());
+            if child.kind == Kind::Dir {
+                self.visit(reader, path, &child, &inside)?;
+            } else {
+                self.hits.clear();
+                let winner = self.owners.tally(&path, &mut self.scratch, &mut self.hits);
+                for &r in &self.hits {
+                    self.matched[r] = true;
+                }
+                if let Some(w) = winner {
+                    self.decided[w] = true;
+                }
+                for &i in &inside {
+                    self.loose[i].push((path.clone(), winner));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The summary of `dir`, from the cache or computed (and then cached).
+    fn summarize(
+        &mut self,
+        reader: &mut Reader<'_>,
+        dir: &str,
+        node: &Node,
+        unit: Unit,
+    ) -> Result<Summary> {
+        let key = match (self.cache, node.id) {
+            (Some(cache), Some(id)) if node.kind == Kind::Dir => Some(cache.key_of(&[
+                b"ownership survey v1\0",
+                self.fingerprint.as_bytes(),
+                &[0, unit as u8],
+                dir.as_bytes(),
+                &[0],
+                id.as_bytes(),
+            ])),
+            _ => None,
+        };
+        if let (Some(cache), Some(key)) = (self.cache, &key)
+            && let Some(summary) = cache.lookup::<Summary>(key)
+            && self.valid(&summary, unit)
+        {
+            return Ok(summary);
+        }
+        let summary = match unit {
+            Unit::Plugin => self.plugin_summary(reader, dir, node)?,
+            Unit::Plain => self.plain_summary(reader, dir, node)?,
+        };
+        if let (Some(cache), Some(key)) = (self.cache, key)
+            && (unit == Unit::Plugin || summary.files >= PLAIN_MIN_FILES)
+        {
+            cache.store(key, &summary);
+        }
+        Ok(summary)
+    }
+
+    /// A stored summary is used only if it fits this CODEOWNERS file and this unit.
+    fn valid(&self, summary: &Summary, unit: Unit) -> bool {
+        let rules = self.owners.rules().len();
+        summary
+            .matched
+            .iter()
+            .chain(&summary.decided)
+            .all(|&r| (r as usize) < rules)
+            && summary.plugin.is_some() == (unit == Unit::Plugin)
+    }
+
+    fn plugin_summary(
+        &mut self,
+        reader: &mut Reader<'_>,
+        dir: &str,
+        node: &Node,
+    ) -> Result<Summary> {
+        let mut entries = Vec::new();
+        if node.kind == Kind::Dir {
+            reader.walk(BStr::new(dir), node, &mut entries)?;
+        }
+        let mut summary = Summary::default();
+        let mut files = Vec::with_capacity(entries.len());
+        for (rel, entry) in entries {
+            if entry.kind == Kind::Dir {
+                continue;
+            }
+            let path = join(dir, &rel.to_str_lossy());
+            let winner = self.tally_into(&path, &mut summary);
+            files.push((path, winner));
+        }
+        finish(&mut summary);
+        let done = ownership_of(self.owners, files);
+        summary.plugin = Some((done.owners, done.unowned));
+        Ok(summary)
+    }
+
+    /// A subtree with no plugin in or around it: its subdirectories are summaries too,
+    /// so that one changed file deep inside costs its own path, not the whole subtree.
+    fn plain_summary(
+        &mut self,
+        reader: &mut Reader<'_>,
+        dir: &str,
+        node: &Node,
+    ) -> Result<Summary> {
+        let mut summary = Summary::default();
+        for (name, child) in reader.children(BStr::new(dir), node)? {
+            let path = join(dir, &name.to_str_lossy());
+            if child.kind == Kind::Dir {
+                let sub = self.summarize(reader, &path, &child, Unit::Plain)?;
+                summary.files += sub.files;
+                summary.matched.extend(sub.matched);
+                summary.decided.extend(sub.decided);
+            } else {
+                self.tally_into(&path, &mut summary);
+            }
+            if summary.matched.len() > 4096 {
+                finish(&mut summary);
+            }
+        }
+        finish(&mut summary);
+        Ok(summary)
+    }
+
+    fn tally_into(&mut self, path: &str, summary: &mut Summary) -> Option<usize> {
+        self.hits.clear();
+        let winner = self.owners.tally(path, &mut self.scratch, &mut self.hits);
+        summary.files += 1;
+        summary.matched.extend(self.hits.iter().map(|&r| r as u32));
+        summary.decided.extend(winner.map(|w| w as u32));
+        winner
+    }
+}
+
+fn finish(summary: &mut Summary) {
+    for set in [&mut summary.matched, &mut summary.decided] {
+        set.sort_unstable();
+        set.dedup();
+    }
+}
