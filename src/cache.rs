@@ -14,7 +14,7 @@
 //! or the work tree) whose digest read nothing outside their own directory are cached.
 //! `--no-cache` ([`disable`]) bypasses reading and writing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,16 +44,40 @@ pub fn disable() {
     DISABLED.store(true, Ordering::Relaxed);
 }
 
+/// A cache key: the SHA-256 of everything a result depends on.
+pub type Key = [u8; 32];
+
+/// Keys are SHA-256 outputs, uniformly spread already: their first bytes are the hash.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        }
+    }
+}
+
+type KeyMap<V> = HashMap<Key, V, std::hash::BuildHasherDefault<KeyHasher>>;
+
 pub struct Cache {
     path: PathBuf,
     /// Everything the digest results depend on besides the plugin's directory and tree id.
     settings: String,
-    /// The stored entries: key → value text, parsed only on a hit.
-    old: HashMap<String, String>,
+    /// The loaded file's entries, one `<hex key>\t<value>` line each (checksum verified).
+    body: String,
+    /// The stored entries: key → the value's byte range in `body`, parsed only on a hit.
+    old: KeyMap<(usize, usize)>,
     /// The stored keys in file order (most recently used first).
-    order: Vec<String>,
-    /// Entries this run used or computed: key → value text.
-    used: Mutex<HashMap<String, String>>,
+    order: Vec<Key>,
+    /// Entries this run used (`None`: the stored value) or computed (`Some`).
+    used: Mutex<KeyMap<Option<String>>>,
     /// The file must be rewritten (new entries, dropped entries, a damaged file).
     dirty: AtomicBool,
 }
@@ -66,12 +90,11 @@ impl Cache {
             return None;
         }
         let path = snap.common_dir().join(DIR).join(FILE);
-        // The key holds what the digest and the manifest check depend on besides the
-        // plugin's own tree: the tool version (digest and manifest rules, size limits,
+        // The digest key holds what the digest and the manifest check depend on besides
+        // the plugin's own tree: the tool version (digest and manifest rules, size limits,
         // messages), the digest version, the symlink policy and the manifest file name.
-        // Not the configuration or CODEOWNERS blob ids: ownership, severities and the
-        // comparison with the lock are computed afresh every run from these results,
-        // and neither file changes what a plugin's digest or manifest check is.
+        // Ownership results have keys of their own (src/survey.rs: the CODEOWNERS
+        // content); severities and the comparison with the lock are computed afresh.
         let policy = match config.symlinks {
             SymlinkPolicy::Follow => "follow",
             SymlinkPolicy::AsLink => "as-link",
@@ -87,22 +110,37 @@ impl Cache {
         let mut cache = Cache {
             path,
             settings,
-            old: HashMap::new(),
+            body: String::new(),
+            old: KeyMap::default(),
             order: Vec::new(),
-            used: Mutex::new(HashMap::new()),
+            used: Mutex::new(KeyMap::default()),
             dirty: AtomicBool::new(false),
         };
         match load(&cache.path) {
-            Some(entries) => {
-                let total = entries.len();
-                for (key, value) in entries {
-                    if cache.old.insert(key.clone(), value).is_none() {
-                        cache.order.push(key);
+            Some(body) => {
+                let mut total = 0;
+                let mut start = 0;
+                for line in body.split_inclusive('\n') {
+                    let end = start + line.len();
+                    let text = line.strip_suffix('\n').unwrap_or(line);
+                    if let Some((hex, value)) = text.split_once('\t')
+                        && let Some(key) = parse_key(hex)
+                    {
+                        total += 1;
+                        let value_start = start + hex.len() + 1;
+                        let span = (value_start, value_start + value.len());
+                        if cache.old.insert(key, span).is_none() {
+                            cache.order.push(key);
+                        }
+                    } else {
+                        total += 1; // a line that is no entry: rewrite without it
                     }
+                    start = end;
                 }
                 if cache.order.len() != total {
                     cache.dirty.store(true, Ordering::Relaxed);
                 }
+                cache.body = body;
             }
             None => {
                 if cache.path.exists() {
@@ -116,12 +154,12 @@ impl Cache {
     /// The key of `plugin`, when its result can be cached: a directory with a tree id.
     /// The directory's path is part of it (rejection paths and messages, the manifest's
     /// expected `name`, how far `..` may climb all depend on it).
-    pub fn key(&self, plugin: &Plugin) -> Option<String> {
+    pub fn key(&self, plugin: &Plugin) -> Option<Key> {
         if plugin.bad_name || plugin.node.kind != Kind::Dir {
             return None;
         }
         let id = plugin.node.id?;
-        Some(digest::sha256_hex(&[
+        Some(digest::sha256(&[
             self.settings.as_bytes(),
             plugin.dir.as_bytes(),
             &[0],
@@ -130,12 +168,12 @@ impl Cache {
     }
 
     /// The stored result for `key`, if there is one that parses.
-    pub fn get(&self, key: &str) -> Option<Computed> {
+    pub fn get(&self, key: &Key) -> Option<Computed> {
         self.lookup_with(key, decode)
     }
 
     /// Records a freshly computed result.
-    pub fn put(&self, key: String, computed: &Computed) {
+    pub fn put(&self, key: Key, computed: &Computed) {
         if let Some(text) = encode(computed) {
             self.insert(key, text);
         }
@@ -144,29 +182,29 @@ impl Cache {
     /// A key for a result of another kind than a plugin's digest (the ownership survey):
     /// `parts` must hold everything the result depends on besides the tool's version,
     /// starting with a tag of its own so that kinds never share keys.
-    pub fn key_of(&self, parts: &[&[u8]]) -> String {
+    pub fn key_of(&self, parts: &[&[u8]]) -> Key {
         let mut all: Vec<&[u8]> = vec![b"plugin-lock ", env!("CARGO_PKG_VERSION").as_bytes(), &[0]];
         all.extend_from_slice(parts);
-        digest::sha256_hex(&all)
+        digest::sha256(&all)
     }
 
     /// The stored value for `key` (from [`Cache::key_of`]), if it parses as a `T`.
-    pub fn lookup<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+    pub fn lookup<T: DeserializeOwned>(&self, key: &Key) -> Option<T> {
         self.lookup_with(key, |text| serde_json::from_str(text).ok())
     }
 
     /// Records a value under `key` (from [`Cache::key_of`]).
-    pub fn store<T: Serialize>(&self, key: String, value: &T) {
+    pub fn store<T: Serialize>(&self, key: Key, value: &T) {
         if let Ok(text) = serde_json::to_string(value) {
             self.insert(key, text);
         }
     }
 
-    fn lookup_with<T>(&self, key: &str, parse: impl FnOnce(&str) -> Option<T>) -> Option<T> {
-        let text = self.old.get(key)?;
-        match parse(text) {
+    fn lookup_with<T>(&self, key: &Key, parse: impl FnOnce(&str) -> Option<T>) -> Option<T> {
+        let &(start, end) = self.old.get(key)?;
+        match parse(self.body.get(start..end)?) {
             Some(value) => {
-                self.used_entries().insert(key.to_owned(), text.clone());
+                self.used_entries().insert(*key, None);
                 Some(value)
             }
             None => {
@@ -177,38 +215,42 @@ impl Cache {
         }
     }
 
-    fn insert(&self, key: String, text: String) {
-        self.used_entries().insert(key, text);
+    fn insert(&self, key: Key, text: String) {
+        self.used_entries().insert(key, Some(text));
         self.dirty.store(true, Ordering::Relaxed);
     }
 
-    fn used_entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+    fn used_entries(&self) -> std::sync::MutexGuard<'_, KeyMap<Option<String>>> {
         self.used.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn stored(&self, key: &Key) -> Option<&str> {
+        let &(start, end) = self.old.get(key)?;
+        self.body.get(start..end)
     }
 
     /// Writes the cache when it changed: this run's entries first, then up to
     /// [`KEEP_EXTRA`] older ones. Failures are ignored (a read-only repository still
     /// verifies; the next run recomputes).
-    pub fn save(self) {
-        let used = self.used.into_inner().unwrap_or_else(|e| e.into_inner());
+    pub fn save(mut self) {
+        let used = std::mem::take(self.used.get_mut().unwrap_or_else(|e| e.into_inner()));
         let extra = self.order.iter().filter(|k| !used.contains_key(*k)).count();
         if !self.dirty.load(Ordering::Relaxed) && extra <= KEEP_EXTRA {
             return;
         }
-        let mut fresh: Vec<(&String, &String)> = used.iter().collect();
-        fresh.sort();
-        let seen: HashSet<&String> = used.keys().collect();
-        let mut body = String::new();
+        let mut fresh: Vec<(&Key, &Option<String>)> = used.iter().collect();
+        fresh.sort_unstable_by_key(|(k, _)| **k);
+        let mut body = String::with_capacity(self.body.len() + 4096);
         for (key, value) in fresh {
-            push_line(&mut body, key, value);
+            if let Some(text) = value.as_deref().or_else(|| self.stored(key)) {
+                push_line(&mut body, key, text);
+            }
         }
-        for key in self
-            .order
-            .iter()
-            .filter(|k| !seen.contains(k))
-            .take(KEEP_EXTRA)
-        {
-            push_line(&mut body, key, &self.old[key]);
+        let older = self.order.iter().filter(|k| !used.contains_key(*k));
+        for key in older.take(KEEP_EXTRA) {
+            if let Some(text) = self.stored(key) {
+                push_line(&mut body, key, text);
+            }
         }
         let mut file = format!("{HEADER} {}\n", digest::sha256_hex(&[body.as_bytes()]));
         file.push_str(&body);
@@ -220,35 +262,49 @@ impl Cache {
     }
 }
 
-fn push_line(body: &mut String, key: &str, value: &str) {
-    body.push_str(key);
+fn push_line(body: &mut String, key: &Key, value: &str) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in key {
+        body.push(DIGITS[(b >> 4) as usize] as char);
+        body.push(DIGITS[(b & 0xf) as usize] as char);
+    }
     body.push('\t');
     body.push_str(value);
     body.push('\n');
 }
 
-/// The entries of a whole, undamaged file; `None` for a missing or damaged one.
-fn load(path: &std::path::Path) -> Option<Vec<(String, String)>> {
+/// 64 lowercase hex digits as a key.
+fn parse_key(hex: &str) -> Option<Key> {
+    if !is_hex64(hex) {
+        return None;
+    }
+    let mut key = [0u8; 32];
+    for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
+        let digit = |c: u8| match c {
+            b'0'..=b'9' => c - b'0',
+            _ => c - b'a' + 10,
+        };
+        key[i] = digit(pair[0]) << 4 | digit(pair[1]);
+    }
+    Some(key)
+}
+
+/// The entry lines of a whole, undamaged file; `None` for a missing or damaged one.
+fn load(path: &std::path::Path) -> Option<String> {
     let meta = std::fs::metadata(path).ok()?;
     if meta.len() > MAX_BYTES {
         return None;
     }
     let bytes = std::fs::read(path).ok()?;
-    let text = std::str::from_utf8(&bytes).ok()?;
+    let mut text = String::from_utf8(bytes).ok()?;
     let (header, body) = text.split_once('\n')?;
     let sum = header.strip_prefix(HEADER)?.strip_prefix(' ')?;
     if !is_hex64(sum) || digest::sha256_hex(&[body.as_bytes()]) != sum {
         return None;
     }
-    let mut out = Vec::new();
-    for line in body.lines() {
-        if let Some((key, value)) = line.split_once('\t')
-            && is_hex64(key)
-        {
-            out.push((key.to_owned(), value.to_owned()));
-        }
-    }
-    Some(out)
+    let header_len = header.len() + 1;
+    text.drain(..header_len);
+    Some(text)
 }
 
 fn is_hex64(s: &str) -> bool {
