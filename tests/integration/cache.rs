@@ -196,3 +196,121 @@ fn a_link_resolved_outside_its_plugin_is_not_cached() {
     assert!(second.contains("symlink_escape"), "{second}");
     assert!(!second.contains("dangling_symlink"), "{second}");
 }
+
+/// Rewrites the cache with `edit` applied to every entry's JSON value, keeping the
+/// header checksum right: the forged file is whole and is read.
+fn forge(repo: &Repo, edit: impl Fn(&mut serde_json::Value)) {
+    let text = String::from_utf8(std::fs::read(cache_file(repo)).expect("cache")).expect("utf-8");
+    let (_, body) = text.split_once('\n').expect("header");
+    let mut forged = String::new();
+    for line in body.lines() {
+        let (key, value) = line.split_once('\t').expect("entry");
+        let mut v: serde_json::Value = serde_json::from_str(value).expect("entry json");
+        edit(&mut v);
+        forged.push_str(&format!("{key}\t{v}\n"));
+    }
+    let sum: String = Sha256::digest(forged.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(
+        cache_file(repo),
+        format!("plugin-lock cache v1 {sum}\n{forged}"),
+    )
+    .expect("write cache");
+}
+
+fn kinds(report: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| format!("{} {}", f["kind"].as_str().unwrap_or(""), f["line"]))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Two plugins owned by `@team`, and a `docs/guide/` of 40 Markdown files (enough to be
+/// cached as a subtree of its own) whose `/docs/` rule `*.md` shadows.
+fn owned_repo() -> Repo {
+    let repo = two_plugins();
+    repo.write(
+        ".github/CODEOWNERS",
+        "* @team\n/docs/ @docs-team\n*.md @writers\n",
+    );
+    for i in 0..40 {
+        repo.write(&format!("docs/guide/page{i:02}.md"), format!("page {i}\n"));
+    }
+    repo.commit("owners and docs");
+    repo
+}
+
+#[test]
+fn ownership_results_are_cached_and_follow_codeowners_changes() {
+    let repo = owned_repo();
+    let (code, cold) = verify_json(&repo, &["--no-cache"]);
+    assert_eq!(code, 0, "{cold}");
+    assert_eq!(kinds(&cold), ["codeowners_shadowed_rule 2"], "{cold}");
+    let (_, warm) = verify_json(&repo, &[]);
+    assert_eq!(warm, cold);
+    assert_eq!(verify_json(&repo, &[]).1, cold, "from the cache");
+
+    // Only CODEOWNERS changes (no plugin tree does): beta becomes explicitly unowned.
+    repo.write(
+        ".github/CODEOWNERS",
+        "* @team\n/docs/ @docs-team\n*.md @writers\n/plugins/beta/\n",
+    );
+    repo.commit("beta loses its owner");
+    let (code, warm) = verify_json(&repo, &[]);
+    let (_, fresh) = verify_json(&repo, &["--no-cache"]);
+    assert_eq!(warm, fresh);
+    assert_eq!(code, 4, "{warm}");
+    assert!(
+        kinds(&warm).contains(&"plugin_not_owned 1".to_owned()),
+        "{warm}"
+    );
+}
+
+#[test]
+fn a_new_file_deep_in_a_cached_subtree_is_seen_by_the_shadowed_rule_check() {
+    let repo = owned_repo();
+    assert_eq!(
+        kinds(&verify_json(&repo, &[]).1),
+        ["codeowners_shadowed_rule 2"]
+    );
+    // `/docs/` now decides a file: no longer shadowed, although the rest of
+    // docs/guide/ is what the cache holds.
+    repo.write("docs/guide/deeper/diagram.svg", "<svg/>\n");
+    repo.commit("a file that only /docs/ owns");
+    let (code, warm) = verify_json(&repo, &[]);
+    assert_eq!((code, kinds(&warm)), (0, Vec::<String>::new()), "{warm}");
+    assert_eq!(warm, verify_json(&repo, &["--no-cache"]).1);
+}
+
+#[test]
+fn cached_ownership_is_read_and_a_damaged_entry_is_recomputed() {
+    let repo = owned_repo();
+    let (_, cold) = verify_json(&repo, &["--no-cache"]);
+    assert_eq!(verify_json(&repo, &[]).1, cold);
+    // A forged (checksummed) plugin summary is believed: proof that it is read.
+    forge(&repo, |v| {
+        if let Some(plugin) = v.get_mut("plugin").filter(|p| p.is_array()) {
+            *plugin = serde_json::json!([[], ["plugins/alpha/forged.txt"]]);
+        }
+    });
+    let (code, forged) = verify_json(&repo, &[]);
+    assert_eq!(code, 4, "{forged}");
+    assert!(forged.to_string().contains("forged.txt"), "{forged}");
+    // A summary naming a rule this CODEOWNERS does not have is not trusted.
+    assert_eq!(verify_json(&repo, &["--no-cache"]).0, 0);
+    std::fs::remove_file(cache_file(&repo)).expect("remove");
+    assert_eq!(verify_json(&repo, &[]).1, cold);
+    forge(&repo, |v| {
+        if v.get("matched").is_some() {
+            v["matched"] = serde_json::json!([0, 1, 2, 99]);
+            v["decided"] = serde_json::json!([]);
+        }
+    });
+    assert_eq!(verify_json(&repo, &[]).1, cold);
+}
