@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,8 @@ const DIR: &str = "plugin-lock";
 const FILE: &str = "cache-v1";
 /// Entries kept beside those the latest run used (other revisions, other branches).
 const KEEP_EXTRA: usize = 4096;
+/// A file below this size is rewritten for any new entry (see [`Cache::save`]).
+const SMALL_BYTES: usize = 256 * 1024;
 /// A larger file is ignored (and rewritten within the bound).
 const MAX_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -78,8 +80,10 @@ pub struct Cache {
     order: Vec<Key>,
     /// Entries this run used (`None`: the stored value) or computed (`Some`).
     used: Mutex<KeyMap<Option<String>>>,
-    /// The file must be rewritten (new entries, dropped entries, a damaged file).
+    /// The file must be rewritten: it is damaged, missing, or holds entries to drop.
     dirty: AtomicBool,
+    /// Entries this run computed that the file does not hold.
+    fresh: AtomicUsize,
 }
 
 impl Cache {
@@ -115,6 +119,7 @@ impl Cache {
             order: Vec::new(),
             used: Mutex::new(KeyMap::default()),
             dirty: AtomicBool::new(false),
+            fresh: AtomicUsize::new(0),
         };
         match load(&cache.path) {
             Some(body) => {
@@ -217,7 +222,7 @@ impl Cache {
 
     fn insert(&self, key: Key, text: String) {
         self.used_entries().insert(key, Some(text));
-        self.dirty.store(true, Ordering::Relaxed);
+        self.fresh.fetch_add(1, Ordering::Relaxed);
     }
 
     fn used_entries(&self) -> std::sync::MutexGuard<'_, KeyMap<Option<String>>> {
@@ -229,13 +234,25 @@ impl Cache {
         self.body.get(start..end)
     }
 
-    /// Writes the cache when it changed: this run's entries first, then up to
+    /// Writes the cache when it changed enough: this run's entries first, then up to
     /// [`KEEP_EXTRA`] older ones. Failures are ignored (a read-only repository still
     /// verifies; the next run recomputes).
+    ///
+    /// A large file is not rewritten for a few new entries: on a big repository a push
+    /// changes a plugin or two, and recomputing those costs less than rewriting (and
+    /// re-reading) megabytes each time. Once the new entries reach 1/32 of those used,
+    /// the file is rewritten.
     pub fn save(mut self) {
         let used = std::mem::take(self.used.get_mut().unwrap_or_else(|e| e.into_inner()));
         let extra = self.order.iter().filter(|k| !used.contains_key(*k)).count();
-        if !self.dirty.load(Ordering::Relaxed) && extra <= KEEP_EXTRA {
+        let fresh = self.fresh.load(Ordering::Relaxed);
+        if !worth_rewriting(
+            self.dirty.load(Ordering::Relaxed),
+            fresh,
+            used.len(),
+            self.body.len(),
+            extra,
+        ) {
             return;
         }
         let mut fresh: Vec<(&Key, &Option<String>)> = used.iter().collect();
@@ -257,9 +274,18 @@ impl Cache {
         if let Some(dir) = self.path.parent()
             && std::fs::create_dir_all(dir).is_ok()
         {
-            let _ = crate::lock::write_atomic(&self.path, file.as_bytes());
+            // No fsync: a file a crash damaged fails its checksum and is rebuilt.
+            let _ = crate::lock::write_atomic_unsynced(&self.path, file.as_bytes());
         }
     }
+}
+
+/// Whether [`Cache::save`] rewrites the file: it is damaged or has too many stale
+/// entries, or this run's new entries are many, or the file is small.
+fn worth_rewriting(dirty: bool, fresh: usize, used: usize, body_len: usize, extra: usize) -> bool {
+    dirty
+        || extra > KEEP_EXTRA
+        || (fresh > 0 && (body_len < SMALL_BYTES || fresh.saturating_mul(32) >= used))
 }
 
 fn push_line(body: &mut String, key: &Key, value: &str) {
@@ -419,6 +445,26 @@ fn decode(text: &str) -> Option<Computed> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_file_waits_for_enough_new_entries() {
+        let large = 2 * 1024 * 1024;
+        assert!(!worth_rewriting(false, 0, 10_000, 100, 0), "nothing new");
+        assert!(
+            worth_rewriting(false, 1, 2, 100, 0),
+            "a small file: any new entry"
+        );
+        assert!(
+            !worth_rewriting(false, 3, 10_000, large, 0),
+            "3 new of 10,000"
+        );
+        assert!(worth_rewriting(false, 313, 10_000, large, 0), "1/32 new");
+        assert!(worth_rewriting(true, 0, 10_000, large, 0), "damaged");
+        assert!(
+            worth_rewriting(false, 0, 10, large, KEEP_EXTRA + 1),
+            "too many stale"
+        );
+    }
 
     #[test]
     fn values_round_trip_and_bad_shapes_are_refused() {

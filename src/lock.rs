@@ -153,6 +153,17 @@ pub fn is_canonical(bytes: &[u8], lock: &Lock) -> bool {
 /// replaced by a regular file, not followed. On error the temporary file is
 /// removed and the target is untouched.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    replace_file(path, contents, true)
+}
+
+/// [`write_atomic`] without the fsyncs, for files that are checked on reading and can
+/// be rebuilt (the result cache): readers still see the old file or the new one, but a
+/// crash may leave either, or an empty file.
+pub fn write_atomic_unsynced(path: &Path, contents: &[u8]) -> io::Result<()> {
+    replace_file(path, contents, false)
+}
+
+fn replace_file(path: &Path, contents: &[u8], durable: bool) -> io::Result<()> {
     let Some(file_name) = path.file_name() else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -165,12 +176,14 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
         _ => Path::new("."),
     };
     let (tmp_path, file) = create_temp(dir, &file_name.to_string_lossy())?;
-    if let Err(e) = fill_and_rename(file, &tmp_path, path, contents) {
+    if let Err(e) = fill_and_rename(file, &tmp_path, path, contents, durable) {
         // Best effort: the original error is the one worth reporting.
         let _ = fs::remove_file(&tmp_path);
         return Err(e);
     }
-    sync_dir(dir);
+    if durable {
+        sync_dir(dir);
+    }
     Ok(())
 }
 
@@ -213,6 +226,7 @@ fn fill_and_rename(
     tmp_path: &Path,
     target: &Path,
     contents: &[u8],
+    durable: bool,
 ) -> io::Result<()> {
     file.write_all(contents)?;
     // A fresh file gets the default mode; keep whatever the old lock had.
@@ -222,7 +236,9 @@ fn fill_and_rename(
     {
         file.set_permissions(meta.permissions())?;
     }
-    file.sync_all()?;
+    if durable {
+        file.sync_all()?;
+    }
     // Close before renaming: Windows cannot rename a file that is still open.
     drop(file);
     fs::rename(tmp_path, target)
