@@ -19,6 +19,9 @@ use crate::source::{Kind, Node, Reader, join};
 /// A plain subtree is cached only from this many files on: smaller ones cost less to
 /// walk again than their cache entries cost to keep.
 const PLAIN_MIN_FILES: u64 = 32;
+/// Directories deeper than this are walked without recursion (a crafted tree can nest
+/// thousands deep; the call stack should not have to).
+const MAX_NESTING: usize = 64;
 
 /// One plugin's ownership.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,7 +85,7 @@ pub fn survey(
         hits: Vec::new(),
     };
     if let Some(root) = reader.lookup(BStr::new(""))? {
-        walk.visit(reader, String::new(), &root, &[])?;
+        walk.visit(reader, String::new(), &root, &[], 0)?;
     }
     let shadowed = owners.shadowed_lines(|r| walk.matched[r], |r| walk.decided[r]);
     let mut plugins = Vec::with_capacity(plugin_dirs.len());
@@ -148,6 +151,7 @@ impl Walk<'_> {
         dir: String,
         node: &Node,
         enclosing: &[usize],
+        depth: usize,
     ) -> Result<()> {
         let here = self.index.get(&dir).copied();
         if enclosing.is_empty() && !self.holders.contains(&dir) {
@@ -156,7 +160,7 @@ impl Walk<'_> {
             } else {
                 Unit::Plain
             };
-            let summary = self.summarize(reader, &dir, node, unit)?;
+            let summary = self.summarize(reader, &dir, node, unit, depth)?;
             for &r in &summary.matched {
                 self.matched[r as usize] = true;
             }
@@ -170,25 +174,41 @@ impl Walk<'_> {
         }
         let mut inside = enclosing.to_vec();
         inside.extend(here);
+        if depth >= MAX_NESTING {
+            // A pathologically deep tree: no recursion below here; each file finds its
+            // plugins by its own path.
+            for path in files_below(reader, &dir, node)? {
+                let owners: Vec<usize> = ancestors(&path)
+                    .filter_map(|a| self.index.get(a).copied())
+                    .collect();
+                self.loose_file(path, &owners);
+            }
+            return Ok(());
+        }
         for (name, child) in reader.children(BStr::new(&dir), node)? {
             let path = join(&dir, &name.to_str_lossy());
             if child.kind == Kind::Dir {
-                self.visit(reader, path, &child, &inside)?;
+                self.visit(reader, path, &child, &inside, depth + 1)?;
             } else {
-                self.hits.clear();
-                let winner = self.owners.tally(&path, &mut self.scratch, &mut self.hits);
-                for &r in &self.hits {
-                    self.matched[r] = true;
-                }
-                if let Some(w) = winner {
-                    self.decided[w] = true;
-                }
-                for &i in &inside {
-                    self.loose[i].push((path.clone(), winner));
-                }
+                self.loose_file(path, &inside);
             }
         }
         Ok(())
+    }
+
+    /// A file outside the summarised units: tallied, and recorded for `plugins`.
+    fn loose_file(&mut self, path: String, plugins: &[usize]) {
+        self.hits.clear();
+        let winner = self.owners.tally(&path, &mut self.scratch, &mut self.hits);
+        for &r in &self.hits {
+            self.matched[r] = true;
+        }
+        if let Some(w) = winner {
+            self.decided[w] = true;
+        }
+        for &i in plugins {
+            self.loose[i].push((path.clone(), winner));
+        }
     }
 
     /// The summary of `dir`, from the cache or computed (and then cached).
@@ -198,6 +218,7 @@ impl Walk<'_> {
         dir: &str,
         node: &Node,
         unit: Unit,
+        depth: usize,
     ) -> Result<Summary> {
         let key = match (self.cache, node.id) {
             (Some(cache), Some(id)) if node.kind == Kind::Dir => Some(cache.key_of(&[
@@ -218,7 +239,7 @@ impl Walk<'_> {
         }
         let summary = match unit {
             Unit::Plugin => self.plugin_summary(reader, dir, node)?,
-            Unit::Plain => self.plain_summary(reader, dir, node)?,
+            Unit::Plain => self.plain_summary(reader, dir, node, depth)?,
         };
         if let (Some(cache), Some(key)) = (self.cache, key)
             && (unit == Unit::Plugin || summary.files >= PLAIN_MIN_FILES)
@@ -245,17 +266,10 @@ impl Walk<'_> {
         dir: &str,
         node: &Node,
     ) -> Result<Summary> {
-        let mut entries = Vec::new();
-        if node.kind == Kind::Dir {
-            reader.walk(BStr::new(dir), node, &mut entries)?;
-        }
         let mut summary = Summary::default();
-        let mut files = Vec::with_capacity(entries.len());
-        for (rel, entry) in entries {
-            if entry.kind == Kind::Dir {
-                continue;
-            }
-            let path = join(dir, &rel.to_str_lossy());
+        let paths = files_below(reader, dir, node)?;
+        let mut files = Vec::with_capacity(paths.len());
+        for path in paths {
             let winner = self.tally_into(&path, &mut summary);
             files.push((path, winner));
         }
@@ -272,12 +286,20 @@ impl Walk<'_> {
         reader: &mut Reader<'_>,
         dir: &str,
         node: &Node,
+        depth: usize,
     ) -> Result<Summary> {
         let mut summary = Summary::default();
+        if depth >= MAX_NESTING {
+            for path in files_below(reader, dir, node)? {
+                self.tally_into(&path, &mut summary);
+            }
+            finish(&mut summary);
+            return Ok(summary);
+        }
         for (name, child) in reader.children(BStr::new(dir), node)? {
             let path = join(dir, &name.to_str_lossy());
             if child.kind == Kind::Dir {
-                let sub = self.summarize(reader, &path, &child, Unit::Plain)?;
+                let sub = self.summarize(reader, &path, &child, Unit::Plain, depth + 1)?;
                 summary.files += sub.files;
                 summary.matched.extend(sub.matched);
                 summary.decided.extend(sub.decided);
@@ -300,6 +322,25 @@ impl Walk<'_> {
         summary.decided.extend(winner.map(|w| w as u32));
         winner
     }
+}
+
+/// Every non-directory entry below `dir`, as repository paths (no recursion: the
+/// reader walks with a stack of its own).
+fn files_below(reader: &mut Reader<'_>, dir: &str, node: &Node) -> Result<Vec<String>> {
+    let mut entries = Vec::new();
+    if node.kind == Kind::Dir {
+        reader.walk(BStr::new(dir), node, &mut entries)?;
+    }
+    Ok(entries
+        .into_iter()
+        .filter(|(_, entry)| entry.kind != Kind::Dir)
+        .map(|(rel, _)| join(dir, &rel.to_str_lossy()))
+        .collect())
+}
+
+/// `a/b/c` → `a/b`, `a` (the directories that hold it, innermost first).
+fn ancestors(path: &str) -> impl Iterator<Item = &str> {
+    path.rmatch_indices('/').map(move |(i, _)| &path[..i])
 }
 
 fn finish(summary: &mut Summary) {

@@ -22,26 +22,11 @@ fn verify_json(repo: &Repo, extra: &[&str]) -> (i32, serde_json::Value) {
 /// Rewrites every cached digest to zeros, with a correct header checksum: a cache that
 /// is read would now report mismatches.
 fn poison(repo: &Repo) {
-    let text = String::from_utf8(std::fs::read(cache_file(repo)).expect("cache")).expect("utf-8");
-    let (_, body) = text.split_once('\n').expect("header");
-    let mut poisoned = String::new();
-    for line in body.lines() {
-        let (key, value) = line.split_once('\t').expect("entry");
-        let mut v: serde_json::Value = serde_json::from_str(value).expect("entry json");
+    forge(repo, |v| {
         if v["digest"].is_string() {
             v["digest"] = serde_json::Value::String("0".repeat(64));
         }
-        poisoned.push_str(&format!("{key}\t{v}\n"));
-    }
-    let sum: String = Sha256::digest(poisoned.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    std::fs::write(
-        cache_file(repo),
-        format!("plugin-lock cache v1 {sum}\n{poisoned}"),
-    )
-    .expect("write cache");
+    });
 }
 
 #[test]
@@ -313,4 +298,93 @@ fn cached_ownership_is_read_and_a_damaged_entry_is_recomputed() {
         }
     });
     assert_eq!(verify_json(&repo, &[]).1, cold);
+}
+
+#[test]
+fn a_tree_nested_deeper_than_the_walk_recurses_is_surveyed_alike_warm_and_cold() {
+    let repo = two_plugins();
+    repo.write(
+        ".github/CODEOWNERS",
+        "* @team\n/docs/ @docs-team\n*.md @writers\n/plugins/beta/ @beta\n",
+    );
+    repo.commit("owners");
+    // 200 levels below docs/, and a plugin file 100 levels down (staged with plumbing:
+    // no such path needs to exist on disk).
+    let deep = "d/".repeat(200);
+    repo.stage(&format!("docs/{deep}page.md"), "100644", b"deep\n");
+    let deep_plugin = format!("plugins/alpha/{}x.txt", "n/".repeat(100));
+    repo.stage(&deep_plugin, "100644", b"deep in alpha\n");
+    repo.commit_index("deep trees");
+    let (_, cold) = verify_json(&repo, &["--no-cache"]);
+    // alpha changed (mismatch), `/docs/` is shadowed by `*.md` at every depth.
+    let found = kinds(&cold);
+    assert!(
+        found.contains(&"codeowners_shadowed_rule 2".to_owned()),
+        "{cold}"
+    );
+    assert!(
+        found.iter().any(|k| k.starts_with("integrity_mismatch")),
+        "{cold}"
+    );
+    let (_, warm1) = verify_json(&repo, &[]);
+    let (_, warm2) = verify_json(&repo, &[]);
+    assert_eq!((&warm1, &warm2), (&cold, &cold));
+    let out = repo.run(&["owners", "--format", "json"]);
+    let doc = json(&out);
+    let alpha = doc["plugins"]
+        .as_array()
+        .expect("plugins")
+        .iter()
+        .find(|p| p["id"] == "alpha")
+        .expect("alpha")
+        .clone();
+    assert_eq!(alpha["owners"], serde_json::json!(["@team"]), "{doc}");
+}
+
+#[test]
+fn nested_plugins_in_a_deep_tree_get_every_file_they_hold() {
+    let repo = Repo::new();
+    repo.write(
+        ".plugin-lock.yml",
+        "plugins: [\"plugins/*\", \"plugins/*/inner\"]\nmanifest: none\n",
+    )
+    .write(
+        ".github/CODEOWNERS",
+        "* @team\n/plugins/outer/inner/ @inner\n",
+    )
+    .write("plugins/outer/a.txt", "a\n")
+    .write("plugins/outer/inner/b.txt", "b\n");
+    repo.commit("nested plugins");
+    let deep = "n/".repeat(80);
+    repo.stage(
+        &format!("plugins/outer/inner/{deep}c.txt"),
+        "100644",
+        b"c\n",
+    );
+    repo.stage(&format!("plugins/outer/{deep}d.txt"), "100644", b"d\n");
+    repo.commit_index("deep files");
+    for extra in [&["--no-cache"][..], &[], &[]] {
+        let mut args = vec!["owners", "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = repo.run(&args);
+        let doc = json(&out);
+        let plugins = doc["plugins"].as_array().expect("plugins");
+        let owners = |id: &str| {
+            plugins
+                .iter()
+                .find(|p| p["id"] == id)
+                .map(|p| p["owners"].clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            owners("outer"),
+            serde_json::json!(["@team", "@inner"]),
+            "{doc}"
+        );
+        assert_eq!(
+            owners("outer/inner"),
+            serde_json::json!(["@inner"]),
+            "{doc}"
+        );
+    }
 }
