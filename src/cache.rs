@@ -1,6 +1,8 @@
 //! Incremental verification: per-plugin results (digest or rejection, manifest check)
-//! cached by the plugin's git tree id, so a run on a large repository costs the plugins
-//! that changed, not all of them (DESIGN.md "Performance model").
+//! cached by the plugin's git tree id, and per-directory ownership results
+//! (src/survey.rs, keyed by tree id and CODEOWNERS content), so a run on a large
+//! repository costs the plugins that changed, not all of them (DESIGN.md "Performance
+//! model").
 //!
 //! The file is `<common git dir>/plugin-lock/cache-v1`: a header line
 //! `plugin-lock cache v1 <sha256 of the rest>`, then one `<key>\t<json>` line per entry.
@@ -10,8 +12,9 @@
 //! file, and the last writer wins. Nothing here is ever trusted over a recomputation
 //! except an entry that parsed under a matching key.
 //!
-//! Only plugins of a git tree (a revision: directories have tree ids; never the index
-//! or the work tree) whose digest read nothing outside their own directory are cached.
+//! Only directories of a git tree (a revision: directories have tree ids; never the
+//! index or the work tree) are cached, and of plugins only those whose digest read
+//! nothing outside their own directory.
 //! `--no-cache` ([`disable`]) bypasses reading and writing.
 
 use std::collections::HashMap;
