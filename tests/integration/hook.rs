@@ -101,6 +101,9 @@ fn a_tampered_branch_is_refused_and_the_remote_keeps_its_ref() {
     let out = p.push(&["-q", "origin", "x"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let before = p.remote_ref("refs/heads/x").expect("x pushed");
+    // The tampered commit below is checked with the cache warm.
+    let cache = p.repo.path().join(".git/plugin-lock/cache-v1");
+    assert!(cache.is_file(), "the first push warmed the cache");
 
     p.tamper("tampered");
     let out = p.push(&["origin", "x"]);
