@@ -94,7 +94,15 @@ fn a_damaged_cache_is_ignored_and_rebuilt() {
 
 #[test]
 fn concurrent_runs_agree() {
-    let repo = two_plugins();
+    concurrent_runs_agree_on(&two_plugins());
+}
+
+#[test]
+fn concurrent_runs_agree_with_ownership_entries() {
+    concurrent_runs_agree_on(&owned_repo());
+}
+
+fn concurrent_runs_agree_on(repo: &Repo) {
     for round in 0..3 {
         let path = repo.path().to_path_buf();
         let runs: Vec<_> = (0..2)
@@ -109,9 +117,9 @@ fn concurrent_runs_agree() {
         assert_eq!(json(&outs[0]), json(&outs[1]), "round {round}");
     }
     // What they left is a whole, valid cache.
-    let (code, _) = verify_json(&repo, &[]);
+    let (code, _) = verify_json(repo, &[]);
     assert_eq!(code, 0);
-    let text = std::fs::read_to_string(cache_file(&repo)).expect("cache");
+    let text = std::fs::read_to_string(cache_file(repo)).expect("cache");
     assert!(text.starts_with("plugin-lock cache v1 "), "{text}");
     let leftovers: Vec<_> = std::fs::read_dir(repo.path().join(".git/plugin-lock"))
         .expect("dir")
