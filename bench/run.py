@@ -46,6 +46,7 @@ CORPORA = {
 MARKER_SUFFIX = ".complete"  # written beside a corpus once make_corpus.py succeeded
 
 RSS_LIMIT_MIB = 128
+MANY_WORKERS = 8  # a larger machine's worker count, for the memory bound
 
 
 class BenchError(Exception):
@@ -282,13 +283,14 @@ def run_once(argv, extra_env, ok_codes):
     return elapsed, usage.ru_maxrss
 
 
-def peak_anon_rss(argv):
+def peak_anon_rss(argv, extra_env=None):
     """Peak anonymous RSS (MiB) of one run, sampled from /proc every millisecond: the
     process's own memory, without the pages of pack files it maps (which ru_maxrss
     counts). None where /proc is not there. Untimed: the sampling costs CPU."""
     if not Path("/proc/self/status").is_file():
         return None
     env = {k: v for k, v in os.environ.items() if k not in ("PLUGIN_LOCK_THREADS", "GITHUB_ACTIONS")}
+    env.update(extra_env or {})
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     peak = 0
     status = Path(f"/proc/{proc.pid}/status")
@@ -412,11 +414,11 @@ def targets(results):
             rows.append((f"wide{what}: warm pre-push (one plugin changed) <= 10% of cold verify, CPU",
                          f"{100 * got:.1f}%", "PASS" if got <= 0.10 else "MISS"))
     for name, stats in results.items():
-        worst = max(s["rss_max"] for key, s in stats.items() if key in ("A", "D", "E", "F"))
+        worst = max(s["rss_max"] for key, s in stats.items() if key in ("A", "D", "E", "F", "many"))
         if "anon" in stats:
             rows.append((f"{name}: plugin-lock peak anonymous RSS (own memory, sampled)",
                          f"{stats['anon']:.1f} MiB", "info"))
-        rows.append((f"{name}: plugin-lock peak RSS < {RSS_LIMIT_MIB} MiB (max of any run)",
+        rows.append((f"{name}: plugin-lock peak RSS < {RSS_LIMIT_MIB} MiB (max of any run, {MANY_WORKERS} workers included)",
                      f"{worst:.1f} MiB", "PASS" if worst < RSS_LIMIT_MIB else "MISS"))
     return rows
 
@@ -485,12 +487,19 @@ def run(args):
         stats = {key: summarize(runs) for key, runs in measure(cmds, args.rounds).items()}
         results[name] = stats
         tables.append(corpus_table(name, cmds, stats, args.rounds))
-        anon = peak_anon_rss([str(binary), "-C", str(repo), *flags, "verify"])
+        verify = [str(binary), "-C", str(repo), *flags, "verify"]
+        anon = peak_anon_rss(verify)
         if anon is not None:
             results[name]["anon"] = anon
-            tables.append(f"Peak anonymous RSS of `verify` (sampled every ms, untimed run): "
-                          f"**{anon:.1f} MiB**; the rest of its peak RSS is pages of the "
-                          f"pack files it maps (page cache, shared and reclaimable).\n")
+            many = {"PLUGIN_LOCK_THREADS": str(MANY_WORKERS)}
+            anon_many = peak_anon_rss(verify, many)
+            rss_many = run_once(verify, many, {0})[1] / 1024
+            results[name]["many"] = {"rss": rss_many, "rss_max": rss_many}
+            tables.append(f"Peak anonymous RSS of `verify` (sampled every ms, untimed runs): "
+                          f"**{anon:.1f} MiB**, and {anon_many:.1f} MiB with "
+                          f"{MANY_WORKERS} workers (peak RSS then {rss_many:.1f} MiB); the rest "
+                          f"of its peak RSS is pages of the pack files it maps (page cache, "
+                          f"shared and reclaimable).\n")
         if flags:
             log(f"corpus {name}: incremental (warm cache, pre-push of HEAD over HEAD~1)")
             inc = measure_incremental(repo, binary, flags, args.rounds)
