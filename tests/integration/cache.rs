@@ -339,14 +339,7 @@ fn a_tree_nested_deeper_than_the_walk_recurses_is_surveyed_alike_warm_and_cold()
     assert_eq!((&warm1, &warm2), (&cold, &cold));
     let out = repo.run(&["owners", "--format", "json"]);
     let doc = json(&out);
-    let alpha = doc["plugins"]
-        .as_array()
-        .expect("plugins")
-        .iter()
-        .find(|p| p["id"] == "alpha")
-        .expect("alpha")
-        .clone();
-    assert_eq!(alpha["owners"], serde_json::json!(["@team"]), "{doc}");
+    assert_eq!(plugin_owners(&doc, "alpha"), serde_json::json!(["@team"]));
 }
 
 #[test]
@@ -376,14 +369,7 @@ fn nested_plugins_in_a_deep_tree_get_every_file_they_hold() {
         args.extend_from_slice(extra);
         let out = repo.run(&args);
         let doc = json(&out);
-        let plugins = doc["plugins"].as_array().expect("plugins");
-        let owners = |id: &str| {
-            plugins
-                .iter()
-                .find(|p| p["id"] == id)
-                .map(|p| p["owners"].clone())
-                .unwrap_or_default()
-        };
+        let owners = |id: &str| plugin_owners(&doc, id);
         assert_eq!(
             owners("outer"),
             serde_json::json!(["@team", "@inner"]),

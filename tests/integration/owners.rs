@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::util::{Repo, code, json, project_root, stderr, stdout};
+use crate::util::{Repo, code, json, plugin_owners, project_root, stderr, stdout};
 
 const REQUIRED: &str = "@acme/platform";
 
@@ -390,14 +390,7 @@ fn list_shows_each_plugins_owners() {
     let out = repo.run(&["list", "--format", "json"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let doc = json(&out);
-    let plugins = doc["plugins"].as_array().expect("plugins");
-    let owners_of = |id: &str| {
-        plugins
-            .iter()
-            .find(|p| p["id"] == id)
-            .map(|p| p["owners"].clone())
-            .expect("plugin listed")
-    };
+    let owners_of = |id: &str| plugin_owners(&doc, id);
     assert_eq!(
         owners_of("alpha"),
         serde_json::json!(["@team/alpha", "@alice"])

@@ -311,3 +311,13 @@ pub fn run_stdin(dir: &Path, args: &[&str], input: &[u8], env: &[(&str, &str)]) 
         .expect("write stdin");
     child.wait_with_output().expect("plugin-lock finishes")
 }
+
+/// The `owners` of plugin `id` in a JSON report with a `plugins` array (`list`,
+/// `owners`); panics when the plugin is not listed.
+pub fn plugin_owners(doc: &serde_json::Value, id: &str) -> serde_json::Value {
+    doc["plugins"]
+        .as_array()
+        .and_then(|plugins| plugins.iter().find(|p| p["id"] == id))
+        .map(|p| p["owners"].clone())
+        .unwrap_or_else(|| panic!("plugin {id} not listed: {doc}"))
+}
