@@ -243,8 +243,9 @@ impl Cache {
     ///
     /// A large file is not rewritten for a few new entries: on a big repository a push
     /// changes a plugin or two, and recomputing those costs less than rewriting (and
-    /// re-reading) megabytes each time. Once the new entries reach 1/32 of those used,
-    /// the file is rewritten.
+    /// re-reading) megabytes each time. What changed since the last write is recomputed
+    /// by every run until it reaches 1/32 of the entries a run uses; then the file is
+    /// rewritten. So at most ~1/32 of the work is redone for want of a write.
     pub fn save(mut self) {
         let used = std::mem::take(self.used.get_mut().unwrap_or_else(|e| e.into_inner()));
         let extra = self.order.iter().filter(|k| !used.contains_key(*k)).count();
