@@ -126,26 +126,24 @@ impl Cache {
         };
         match load(&cache.path) {
             Some(body) => {
-                let mut total = 0;
+                let mut lines = 0;
                 let mut start = 0;
                 for line in body.split_inclusive('\n') {
-                    let end = start + line.len();
+                    lines += 1;
                     let text = line.strip_suffix('\n').unwrap_or(line);
                     if let Some((hex, value)) = text.split_once('\t')
                         && let Some(key) = parse_key(hex)
                     {
-                        total += 1;
                         let value_start = start + hex.len() + 1;
                         let span = (value_start, value_start + value.len());
                         if cache.old.insert(key, span).is_none() {
                             cache.order.push(key);
                         }
-                    } else {
-                        total += 1; // a line that is no entry: rewrite without it
                     }
-                    start = end;
+                    start += line.len();
                 }
-                if cache.order.len() != total {
+                // A line that is no entry, or a repeated key: rewrite without it.
+                if cache.order.len() != lines {
                     cache.dirty.store(true, Ordering::Relaxed);
                 }
                 cache.body = body;
@@ -196,9 +194,14 @@ impl Cache {
         digest::sha256(&all)
     }
 
-    /// The stored value for `key` (from [`Cache::key_of`]), if it parses as a `T`.
-    pub fn lookup<T: DeserializeOwned>(&self, key: &Key) -> Option<T> {
-        self.lookup_with(key, |text| serde_json::from_str(text).ok())
+    /// The stored value for `key` (from [`Cache::key_of`]), if it parses as a `T` that
+    /// `valid` accepts; one it refuses is a miss and is dropped from the file.
+    pub fn lookup<T: DeserializeOwned>(
+        &self,
+        key: &Key,
+        valid: impl FnOnce(&T) -> bool,
+    ) -> Option<T> {
+        self.lookup_with(key, |text| serde_json::from_str(text).ok().filter(valid))
     }
 
     /// Records a value under `key` (from [`Cache::key_of`]).
@@ -293,11 +296,7 @@ fn worth_rewriting(dirty: bool, fresh: usize, used: usize, body_len: usize, extr
 }
 
 fn push_line(body: &mut String, key: &Key, value: &str) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for b in key {
-        body.push(DIGITS[(b >> 4) as usize] as char);
-        body.push(DIGITS[(b & 0xf) as usize] as char);
-    }
+    digest::push_hex(body, key);
     body.push('\t');
     body.push_str(value);
     body.push('\n');

@@ -298,7 +298,8 @@ fn finish(
 }
 
 /// Reads the lock, finds the plugins and computes each one's digest and manifest check,
-/// in parallel.
+/// in parallel, through `cache` when there is one (the caller opens and saves it, and
+/// passes none for the benchmark floor, which must read everything).
 pub fn inventory(
     snap: &Snapshot,
     settings: &Settings,
@@ -310,8 +311,6 @@ pub fn inventory(
     let mut reader = snap.reader(&repo);
     let lock_state = read_lock(&mut reader, &config.lock)?;
     let found = discover::plugins(&mut reader, &config.plugins, &config.lock)?;
-    // The benchmark floor reads everything; everything else may use the cache.
-    let cache = cache.filter(|_| !options.read_only);
     let computed = snap.par_map(&found, |reader, plugin, buf| {
         let key = cache.and_then(|c| c.key(plugin));
         if let (Some(c), Some(k)) = (cache, &key)

@@ -24,7 +24,6 @@ use crate::ownership;
 use crate::pipeline::{self, OwnershipFrom};
 use crate::render::{self, github, human, json, sarif};
 use crate::source::{self, Kind, Selector, Snapshot};
-use crate::survey;
 
 /// The formats of commands other than `verify`.
 #[derive(Clone, Copy)]
@@ -389,33 +388,25 @@ fn owners(ctx: &mut Ctx<'_>, paths: &[String]) -> Result<u8> {
         owners: Vec<String>,
         unowned: Vec<String>,
     }
-    let surveyed: Vec<&check::PluginState> = inv
-        .plugins
-        .iter()
-        .filter(|p| p.status != check::Status::MissingDirectory)
-        .collect();
-    let dirs: Vec<&str> = surveyed.iter().map(|p| p.dir.as_str()).collect();
-    let survey = {
-        // Without CODEOWNERS no rule matches: every plugin file is unowned.
-        let nobody = codeowners::parse(b"").0;
-        let (rules, fingerprint) = match &file {
-            Some(f) => (&f.owners, f.fingerprint.clone()),
-            None => (&nobody, digest::sha256_hex(&[])),
-        };
-        let repo = snap.local_repo();
-        let mut reader = snap.reader(&repo);
-        survey::survey(&mut reader, rules, &fingerprint, &dirs, cache.as_ref())?
+    // Without CODEOWNERS no rule matches: every plugin file is unowned.
+    let nobody = codeowners::parse(b"").0;
+    let (rules, fingerprint) = match &file {
+        Some(f) => (&f.owners, f.fingerprint.clone()),
+        None => (&nobody, digest::sha256_hex(&[])),
     };
+    let surveyed = ownership::survey_inventory(&snap, rules, &fingerprint, &inv, cache.as_ref())?;
     if let Some(cache) = cache {
         cache.save();
     }
     let plugins: Vec<PluginOwners> = surveyed
-        .iter()
-        .zip(survey.plugins)
-        .map(|(p, found)| PluginOwners {
-            id: p.id.clone(),
-            owners: found.owners,
-            unowned: found.unowned,
+        .plugins
+        .into_iter()
+        .filter_map(|(i, found)| {
+            inv.plugins.get(i).map(|p| PluginOwners {
+                id: p.id.clone(),
+                owners: found.owners,
+                unowned: found.unowned,
+            })
         })
         .collect();
     let lock = entry(&settings.config.lock);

@@ -278,11 +278,7 @@ pub fn stored_entries(
 /// SHA-256 of the concatenated `parts`, hex: for fingerprints elsewhere (the cache), so
 /// that this module stays the only one that touches SHA-256.
 pub fn sha256_hex(parts: &[&[u8]]) -> String {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update(part);
-    }
-    hex(&hasher.finalize())
+    hex(&sha256(parts))
 }
 
 /// SHA-256 of the concatenated `parts`, raw: for cache keys (src/cache.rs).
@@ -295,13 +291,18 @@ pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
+    push_hex(&mut out, bytes);
+    out
+}
+
+/// Appends `bytes` to `out` as lowercase hex.
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for b in bytes {
         out.push(DIGITS[(b >> 4) as usize] as char);
         out.push(DIGITS[(b & 0xf) as usize] as char);
     }
-    out
 }
 
 /// Step 2: `__pycache__` anywhere in the entry's own path, or a name ending in `.pyc`.

@@ -11,7 +11,7 @@ use crate::digest;
 use crate::error::Result;
 use crate::findings::{Finding, Kind};
 use crate::source::{FileRead, Reader, Snapshot};
-use crate::survey;
+use crate::survey::{self, PluginOwnership};
 
 /// The CODEOWNERS file GitHub would use in one tree.
 pub struct OwnersFile {
@@ -181,18 +181,8 @@ pub fn check(
         );
     }
 
-    let dirs: Vec<&str> = inv
-        .plugins
-        .iter()
-        .filter(|p| p.status != Status::MissingDirectory)
-        .map(|p| p.dir.as_str())
-        .collect();
-    let survey = {
-        let repo = snap.local_repo();
-        let mut reader = snap.reader(&repo);
-        survey::survey(&mut reader, &file.owners, &file.fingerprint, &dirs, cache)?
-    };
-    for &line in &survey.shadowed {
+    let surveyed = survey_inventory(snap, &file.owners, &file.fingerprint, inv, cache)?;
+    for line in surveyed.shadowed {
         out.push(
             Finding::new(
                 Kind::CodeownersShadowedRule,
@@ -258,11 +248,10 @@ pub fn check(
     }
 
     // Every file of every plugin needs an owner; each plugin's owners for `list`.
-    let surveyed = inv
-        .plugins
-        .iter_mut()
-        .filter(|p| p.status != Status::MissingDirectory);
-    for (p, found) in surveyed.zip(survey.plugins) {
+    for (i, found) in surveyed.plugins {
+        let Some(p) = inv.plugins.get_mut(i) else {
+            continue;
+        };
         p.owners = found.owners;
         let unowned = found.unowned;
         if authority.plugins_must_be_owned && !unowned.is_empty() {
@@ -291,6 +280,39 @@ pub fn check(
         }
     }
     Ok(out)
+}
+
+/// [`survey_inventory`]'s answer.
+pub struct Surveyed {
+    /// Lines of rules that match some file but decide none.
+    pub shadowed: Vec<u32>,
+    /// Each surveyed plugin's index in `inv.plugins`, and its ownership.
+    pub plugins: Vec<(usize, PluginOwnership)>,
+}
+
+/// Surveys `snap` against `owners` (whose content has the SHA-256 `fingerprint`) for
+/// the plugins of `inv` that have a directory.
+pub fn survey_inventory(
+    snap: &Snapshot,
+    owners: &CodeOwners,
+    fingerprint: &str,
+    inv: &Inventory,
+    cache: Option<&Cache>,
+) -> Result<Surveyed> {
+    let (indices, dirs): (Vec<usize>, Vec<&str>) = inv
+        .plugins
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.status != Status::MissingDirectory)
+        .map(|(i, p)| (i, p.dir.as_str()))
+        .unzip();
+    let repo = snap.local_repo();
+    let mut reader = snap.reader(&repo);
+    let survey = survey::survey(&mut reader, owners, fingerprint, &dirs, cache)?;
+    Ok(Surveyed {
+        shadowed: survey.shadowed,
+        plugins: indices.into_iter().zip(survey.plugins).collect(),
+    })
 }
 
 /// One path's answer for `owners PATH...`.

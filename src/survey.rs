@@ -232,8 +232,7 @@ impl Walk<'_> {
             _ => None,
         };
         if let (Some(cache), Some(key)) = (self.cache, &key)
-            && let Some(summary) = cache.lookup::<Summary>(key)
-            && self.valid(&summary, unit)
+            && let Some(summary) = cache.lookup(key, |s: &Summary| self.valid(s, unit))
         {
             return Ok(summary);
         }
