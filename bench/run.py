@@ -266,10 +266,17 @@ def commands(repo, binary, flags, python, baseline, threads):
     return cmds
 
 
-def run_once(argv, extra_env, ok_codes):
-    """Wall seconds and peak RSS (KiB) of one run, stdout to /dev/null."""
+def child_env(extra_env):
+    """This environment without what would skew a run (a pinned worker count, Actions
+    mode), plus `extra_env`."""
     env = {k: v for k, v in os.environ.items() if k not in ("PLUGIN_LOCK_THREADS", "GITHUB_ACTIONS")}
     env.update(extra_env)
+    return env
+
+
+def run_once(argv, extra_env, ok_codes):
+    """Wall seconds and peak RSS (KiB) of one run, stdout to /dev/null."""
+    env = child_env(extra_env)
     with tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env=env)
@@ -289,9 +296,8 @@ def peak_anon_rss(argv, extra_env=None):
     counts). None where /proc is not there. Untimed: the sampling costs CPU."""
     if not Path("/proc/self/status").is_file():
         return None
-    env = {k: v for k, v in os.environ.items() if k not in ("PLUGIN_LOCK_THREADS", "GITHUB_ACTIONS")}
-    env.update(extra_env or {})
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=child_env(extra_env or {}))
     peak = 0
     status = Path(f"/proc/{proc.pid}/status")
     while proc.poll() is None:
@@ -488,13 +494,15 @@ def run(args):
         results[name] = stats
         tables.append(corpus_table(name, cmds, stats, args.rounds))
         verify = [str(binary), "-C", str(repo), *flags, "verify"]
+        many = {"PLUGIN_LOCK_THREADS": str(MANY_WORKERS)}
+        rss_many = run_once(verify, many, {0})[1] / 1024
+        results[name]["many"] = {"rss": rss_many, "rss_max": rss_many}
         anon = peak_anon_rss(verify)
-        if anon is not None:
+        if anon is None:
+            tables.append(f"Peak RSS of `verify` with {MANY_WORKERS} workers: {rss_many:.1f} MiB.\n")
+        else:
             results[name]["anon"] = anon
-            many = {"PLUGIN_LOCK_THREADS": str(MANY_WORKERS)}
             anon_many = peak_anon_rss(verify, many)
-            rss_many = run_once(verify, many, {0})[1] / 1024
-            results[name]["many"] = {"rss": rss_many, "rss_max": rss_many}
             tables.append(f"Peak anonymous RSS of `verify` (sampled every ms, untimed runs): "
                           f"**{anon:.1f} MiB**, and {anon_many:.1f} MiB with "
                           f"{MANY_WORKERS} workers (peak RSS then {rss_many:.1f} MiB); the rest "
