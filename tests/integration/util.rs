@@ -19,6 +19,9 @@ fn clean_env(cmd: &mut Command) {
             || key.starts_with("GITHUB_")
             || key == "NO_COLOR"
             || key == "PLUGIN_LOCK_THREADS"
+            // CI runners set it; tests that need it set it themselves.
+            || key == "CI"
+            || key == "RUNNER_TEMP"
         {
             cmd.env_remove(&key);
         }
@@ -320,4 +323,126 @@ pub fn plugin_owners(doc: &serde_json::Value, id: &str) -> serde_json::Value {
         .and_then(|plugins| plugins.iter().find(|p| p["id"] == id))
         .map(|p| p["owners"].clone())
         .unwrap_or_else(|| panic!("plugin {id} not listed: {doc}"))
+}
+
+/// The bounds every hostile resource input must stay within (issue: "under 5 s and
+/// 256 MiB"): a process still running at [`TIME_BOUND`] is killed.
+pub const TIME_BOUND: std::time::Duration = std::time::Duration::from_secs(5);
+pub const MEMORY_BOUND_KIB: u64 = 256 * 1024;
+
+/// What [`run_bounded`] saw: the output, whether the process had to be killed, and its
+/// peak resident set (unix; `None` elsewhere).
+pub struct Bounded {
+    pub output: Output,
+    pub timed_out: bool,
+    pub max_rss_kib: Option<u64>,
+}
+
+impl Bounded {
+    /// Asserts the run finished within [`TIME_BOUND`] and [`MEMORY_BOUND_KIB`].
+    pub fn assert_within_bounds(&self, what: &str) {
+        assert!(
+            !self.timed_out,
+            "{what}: still running after {TIME_BOUND:?}; stderr: {}",
+            stderr(&self.output)
+        );
+        if let Some(rss) = self.max_rss_kib {
+            assert!(
+                rss <= MEMORY_BOUND_KIB,
+                "{what}: peak RSS {rss} KiB > {MEMORY_BOUND_KIB} KiB"
+            );
+        }
+    }
+}
+
+/// Runs plugin-lock in `dir` (clean env plus `env`), killing it after [`TIME_BOUND`],
+/// and measures its peak memory.
+pub fn run_bounded(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Bounded {
+    use std::io::Read;
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir).args(args);
+    clean_env(&mut cmd);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("plugin-lock runs");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
+    let started = std::time::Instant::now();
+    let (status, timed_out, max_rss_kib) = wait_bounded(&mut child, started);
+    Bounded {
+        output: Output {
+            status,
+            stdout: out.join().expect("stdout reader"),
+            stderr: err.join().expect("stderr reader"),
+        },
+        timed_out,
+        max_rss_kib,
+    }
+}
+
+#[cfg(unix)]
+fn wait_bounded(
+    child: &mut std::process::Child,
+    started: std::time::Instant,
+) -> (std::process::ExitStatus, bool, Option<u64>) {
+    use std::os::unix::process::ExitStatusExt;
+    let pid = child.id() as libc::pid_t;
+    let mut timed_out = false;
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: plain syscall on our own child; `usage` is a valid out-parameter.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if reaped == pid {
+            // ru_maxrss is in KiB on Linux (bytes on macOS).
+            let rss = usage.ru_maxrss as u64;
+            let kib = if cfg!(target_os = "macos") {
+                rss / 1024
+            } else {
+                rss
+            };
+            return (
+                std::process::ExitStatus::from_raw(status),
+                timed_out,
+                Some(kib),
+            );
+        }
+        assert!(reaped == 0, "wait4 failed");
+        if !timed_out && started.elapsed() > TIME_BOUND {
+            timed_out = true;
+            let _ = child.kill();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[cfg(not(unix))]
+fn wait_bounded(
+    child: &mut std::process::Child,
+    started: std::time::Instant,
+) -> (std::process::ExitStatus, bool, Option<u64>) {
+    let mut timed_out = false;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return (status, timed_out, None);
+        }
+        if !timed_out && started.elapsed() > TIME_BOUND {
+            timed_out = true;
+            let _ = child.kill();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }

@@ -496,3 +496,12 @@ fn a_passing_verify_says_so() {
     assert_eq!(doc["findings"], json!([]));
     assert_eq!(doc["source"], head.as_str());
 }
+
+#[test]
+fn a_plain_verify_runs_within_the_resource_bounds() {
+    let repo = two_plugins();
+    let run = run_bounded(repo.path(), &["verify"], &[]);
+    run.assert_within_bounds("verify");
+    assert_eq!(code(&run.output), 0, "{}", stderr(&run.output));
+    assert!(run.max_rss_kib.is_none_or(|kib| kib > 0));
+}
