@@ -24,6 +24,7 @@ use crate::ownership;
 use crate::pipeline::{self, OwnershipFrom};
 use crate::render::{self, github, human, json, sarif};
 use crate::source::{self, Kind, Selector, Snapshot};
+use crate::write_path;
 
 /// The formats of commands other than `verify`.
 #[derive(Clone, Copy)]
@@ -233,20 +234,25 @@ fn verify(
             .filter(|p| p.status != check::Status::MissingDirectory)
             .count(),
     };
-    // The JSON report: where asked, and always with `github` (its `report` output).
+    // The JSON report: where asked (replacing the path, never writing through it), and
+    // always with `github`, as a fresh file whose path is the `report` output.
     let report_path = match (report, format) {
-        (Some(path), _) => Some(path.to_path_buf()),
-        (None, Format::Github) => Some(default_report_path()),
-        (None, _) => None,
+        (None, Format::Human | Format::Json | Format::Sarif) => None,
+        (Some(path), _) => {
+            let mut bytes = Vec::new();
+            json::verify(&mut bytes, &inv, &findings).map_err(io_out)?;
+            lock::write_atomic(path, &bytes).map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            Some(path.to_path_buf())
+        }
+        (None, Format::Github) => {
+            let mut bytes = Vec::new();
+            json::verify(&mut bytes, &inv, &findings).map_err(io_out)?;
+            Some(write_path::fresh_report(&report_dir(), &bytes)?)
+        }
     };
-    if let Some(path) = &report_path {
-        let mut bytes = Vec::new();
-        json::verify(&mut bytes, &inv, &findings).map_err(io_out)?;
-        lock::write_atomic(path, &bytes).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-    }
     match format {
         Format::Json => json::verify(ctx.out, &inv, &findings),
         Format::Sarif => sarif::write(ctx.out, &findings),
@@ -268,8 +274,10 @@ fn verify(
                 .filter(|f| f.severity == Severity::Error)
                 .count();
             let summary = github::summary(&inv, &findings, "verify");
-            let path = report_path.clone().unwrap_or_else(default_report_path);
-            github::publish(&summary, errors > 0, errors, &path)
+            match &report_path {
+                Some(path) => github::publish(&summary, errors > 0, errors, path),
+                None => Ok(()),
+            }
         }
     }
     .map_err(io_out)?;
@@ -517,12 +525,11 @@ fn diff(ctx: &mut Ctx<'_>, revs: &[String]) -> Result<u8> {
     Ok(exit::OK)
 }
 
-/// `$RUNNER_TEMP/plugin-lock-report.json`, or the system temp dir outside Actions.
-fn default_report_path() -> PathBuf {
+/// Where the default report goes: `$RUNNER_TEMP`, or the system temp dir outside Actions.
+fn report_dir() -> PathBuf {
     std::env::var_os("RUNNER_TEMP")
         .filter(|v| !v.is_empty())
         .map_or_else(std::env::temp_dir, PathBuf::from)
-        .join("plugin-lock-report.json")
 }
 
 fn list(ctx: &mut Ctx<'_>) -> Result<u8> {
@@ -595,6 +602,12 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
         ));
     }
     let (snap, settings) = open(ctx, Selector::Worktree)?;
+    // Checked before any work (the cache lives in `.git`): a refused path changes nothing.
+    let target = if check_only || to_stdout {
+        None
+    } else {
+        Some(lock_target(ctx, &snap, &settings)?)
+    };
     let (inv, findings) = checked(&snap, &settings, InventoryOptions::default())?;
     let lock_path = inv.lock_path.clone();
     let style = ctx.style();
@@ -674,13 +687,7 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
     let stale = !diff.is_empty() || malformed.is_some() || matches!(inv.lock, LockState::Missing);
 
     let mut written = false;
-    if !check_only && !to_stdout {
-        let workdir = snap.workdir.clone().ok_or_else(|| {
-            Error::Usage(
-                "this repository has no work tree to write the lock into; use --stdout".into(),
-            )
-        })?;
-        let path = workdir.join(&lock_path);
+    if let Some(path) = target {
         let current = std::fs::read(&path).ok();
         // Read from the work tree, the lock was compared as git would store it: an
         // up-to-date lock checked out with CRLF (core.autocrlf, eol attributes) stays.
@@ -790,6 +797,31 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
     } else {
         exit::OK
     })
+}
+
+/// The lock file `update` may write: see `write_path::lock_file`.
+fn lock_target(ctx: &Ctx<'_>, snap: &Snapshot, settings: &Settings) -> Result<PathBuf> {
+    let workdir = snap.workdir.clone().ok_or_else(|| {
+        Error::Usage("this repository has no work tree to write the lock into; use --stdout".into())
+    })?;
+    let config = if settings.config_exists {
+        let repo = snap.local_repo();
+        let mut reader = snap.reader(&repo);
+        match reader.read_file(check::CONFIG_FILE, config::MAX_CONFIG_BYTES)? {
+            Some(source::FileRead::Bytes(bytes)) => Some(bytes),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let origin = write_path::Origin::of_lock(ctx.cli.config.lock.is_some(), config.as_deref());
+    let repo = snap.local_repo();
+    write_path::lock_file(
+        &workdir,
+        &[repo.git_dir(), repo.common_dir()],
+        &settings.config.lock,
+        &origin,
+    )
 }
 
 /// `digest DIR...`: DIRs are tree paths relative to the current directory, like pathspecs.

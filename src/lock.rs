@@ -187,10 +187,20 @@ fn replace_file(path: &Path, contents: &[u8], durable: bool) -> io::Result<()> {
     Ok(())
 }
 
-/// Creates a fresh temp file next to the target. `create_new` guarantees we
-/// never write into someone else's file; the name mixes pid, a process-wide
-/// counter and per-call randomness so concurrent writers do not collide.
+/// Creates a fresh temp file next to the target, a hidden name of its own.
 fn create_temp(dir: &Path, file_name: &str) -> io::Result<(PathBuf, File)> {
+    create_new_random(dir, &format!(".{file_name}.tmp-"), "")
+}
+
+/// Creates `dir/<prefix><random><suffix>`, a file that did not exist before. `create_new`
+/// (O_EXCL: no existing file, no symlink followed) guarantees we never write into someone
+/// else's file; the name mixes pid, a process-wide counter and per-call randomness so
+/// concurrent writers do not collide and nobody can plant the name in advance.
+pub(crate) fn create_new_random(
+    dir: &Path,
+    prefix: &str,
+    suffix: &str,
+) -> io::Result<(PathBuf, File)> {
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -203,11 +213,7 @@ fn create_temp(dir: &Path, file_name: &str) -> io::Result<(PathBuf, File)> {
         let random = std::collections::hash_map::RandomState::new()
             .build_hasher()
             .finish();
-        let name = format!(
-            ".{file_name}.tmp-{}-{n}-{:08x}",
-            std::process::id(),
-            random & 0xffff_ffff
-        );
+        let name = format!("{prefix}{}-{n}-{random:016x}{suffix}", std::process::id());
         let tmp_path = dir.join(name);
         match OpenOptions::new()
             .write(true)
@@ -229,9 +235,10 @@ fn fill_and_rename(
     durable: bool,
 ) -> io::Result<()> {
     file.write_all(contents)?;
-    // A fresh file gets the default mode; keep whatever the old lock had.
+    // A fresh file gets the default mode; keep whatever the old file had. `lstat`: a
+    // symlink at the target is replaced, and its target's mode is none of our business.
     #[cfg(unix)]
-    if let Ok(meta) = fs::metadata(target)
+    if let Ok(meta) = fs::symlink_metadata(target)
         && meta.is_file()
     {
         file.set_permissions(meta.permissions())?;
@@ -1568,6 +1575,23 @@ mod tests {
     fn write_atomic_rejects_a_path_without_file_name() {
         let e = write_atomic(Path::new(".."), b"{}\n").unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn write_atomic_replaces_a_symlink_and_never_takes_its_targets_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        fs::write(&target, b"keep").unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o751)).unwrap();
+        let path = dir.path().join("PLUGINS.lock");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"keep");
+        let meta = fs::symlink_metadata(&path).unwrap();
+        assert!(meta.is_file());
+        assert_ne!(meta.permissions().mode() & 0o777, 0o751);
     }
 
     #[cfg(unix)]

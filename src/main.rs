@@ -25,6 +25,7 @@ mod pipeline;
 mod render;
 mod source;
 mod survey;
+mod write_path;
 mod yaml;
 
 use std::io::Write;
