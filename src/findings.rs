@@ -137,7 +137,7 @@ kinds! {
         "Give the token read access to pull requests and organization members, or check the approval by hand.";
     BaseUnavailable => "base_unavailable", Warning, contract: false,
         "The base revision is not in the repository."
-        "Fetch the base revision (e.g. `fetch-depth: 0` in actions/checkout).";
+        "Fetch the base revision (`fetch-depth: 0` in actions/checkout, or `git fetch --depth=1 origin <sha>`); in a pull request it is an error that `severity:` cannot lower.";
 }
 
 /// One finding. `message` says what happened and what to do.

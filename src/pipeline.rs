@@ -2,11 +2,12 @@
 //! findings, ownership (from the base tree when there is one), and explanations of
 //! mismatches against the base. The pre-push hook runs the same pipeline per ref.
 
+use crate::actions_env;
 use crate::cache::Cache;
 use crate::changes;
 use crate::check::{self, Inventory, InventoryOptions, Overrides, Settings};
 use crate::error::{Error, Result};
-use crate::findings::{Finding, Kind};
+use crate::findings::{Finding, Kind, Severity};
 use crate::ownership::{self, Authority};
 use crate::source::{self, Selector, Snapshot};
 
@@ -55,6 +56,8 @@ pub fn evaluate(
     base: &Base,
     ownership_from: OwnershipFrom,
 ) -> Result<(Inventory, Vec<Finding>)> {
+    // The pull request's base, from the event: whether an absent base fails closed.
+    let in_pull_request = actions_env::pull_request_sha("base").is_some();
     // The benchmark floor (read-only) neither reads nor writes the cache.
     let cache = Cache::open(snap, &settings.config).filter(|_| !options.read_only);
     let mut inv = check::inventory(snap, settings, options, cache.as_ref())?;
@@ -102,6 +105,8 @@ pub fn evaluate(
 
     match base {
         Base::None => {}
+        // In a pull request, after the levels: see `base_unavailable_in_pull_request`.
+        Base::Unavailable(_) if ownership_from == OwnershipFrom::Base && in_pull_request => {}
         Base::Unavailable(rev) => findings.push(
             Finding::new(
                 Kind::BaseUnavailable,
@@ -109,7 +114,7 @@ pub fn evaluate(
                 1,
                 format!("base `{rev}` is not in this repository (a shallow clone?); changes are not explained"),
             )
-            .help(Kind::BaseUnavailable.fix()),
+            .help(fetch_help(rev)),
         ),
         Base::Present(b) => {
             let ids: Vec<String> = findings
@@ -123,5 +128,37 @@ pub fn evaluate(
             }
         }
     }
-    Ok((inv, levels.apply(findings)))
+    let mut findings = levels.apply(findings);
+    if let Base::Unavailable(rev) = base
+        && ownership_from == OwnershipFrom::Base
+        && in_pull_request
+    {
+        findings.push(base_unavailable_in_pull_request(rev, &settings.config.lock));
+        crate::findings::sort(&mut findings);
+    }
+    Ok((inv, findings))
+}
+
+/// A pull request whose base is missing fails closed: without the base, ownership came
+/// from the pull request's own tree, which cannot be trusted to say whether ownership is
+/// required (it may reassign the lock and switch the ownership checks off). So this is an
+/// error that `severity:` (the same untrusted tree) cannot lower.
+fn base_unavailable_in_pull_request(rev: &str, lock: &str) -> Finding {
+    let mut f = Finding::new(
+        Kind::BaseUnavailable,
+        lock.to_owned(),
+        1,
+        format!(
+            "the pull request's base `{rev}` is not in this repository (a shallow clone?): ownership cannot be checked against the base, so the pull request fails"
+        ),
+    )
+    .help(fetch_help(rev));
+    f.severity = Severity::Error;
+    f
+}
+
+fn fetch_help(rev: &str) -> String {
+    format!(
+        "Fetch the base before verifying: `fetch-depth: 0` in actions/checkout, or `git fetch --no-tags --depth=1 origin {rev}` (the plugin-lock action fetches it itself)."
+    )
 }

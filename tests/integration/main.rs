@@ -9,6 +9,7 @@ mod crlf;
 mod github;
 mod hook;
 mod owners;
+mod security_base;
 mod security_writes;
 mod snapshots;
 mod sources;
