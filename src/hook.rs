@@ -678,7 +678,13 @@ fn is_ours(bytes: &[u8]) -> bool {
         .any(|line| line.starts_with(MARKER.as_bytes()))
 }
 
-/// The current hook's bytes: `None` when there is none. A dangling link reads as empty.
+/// The most of an existing hook read to recognise it: ours is well under this, and its
+/// marker is in the first lines. A bigger file is never equal to the script.
+const MAX_HOOK_BYTES: u64 = 64 * 1024;
+
+/// The current hook's bytes: `None` when there is none. Anything that is not a regular
+/// file (a FIFO, a device, a dangling link), through a link or not, reads as empty: a
+/// hook plugin-lock did not write.
 fn existing_hook(path: &Path) -> Result<Option<Vec<u8>>> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
@@ -691,12 +697,37 @@ fn existing_hook(path: &Path) -> Result<Option<Vec<u8>>> {
             "{} is a directory, not a hook; remove it first",
             path.display()
         ))),
-        Ok(_) => match std::fs::read(path) {
-            Ok(bytes) => Ok(Some(bytes)),
+        Ok(_) => match read_regular(path) {
+            Ok(bytes) => Ok(Some(bytes.unwrap_or_default())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Some(Vec::new())),
             Err(e) => Err(io(e)),
         },
     }
+}
+
+/// Up to [`MAX_HOOK_BYTES`] of `path` when it is (or links to) a regular file, else
+/// `None`. A FIFO would block `open` and `read` forever and `/dev/zero` never ends:
+/// `stat` first (no device is opened), then `O_NONBLOCK` and `fstat` of what was opened
+/// (the path may have changed in between), and a read that stops at the bound whatever
+/// the metadata says.
+fn read_regular(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Ok(None);
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_HOOK_BYTES).read_to_end(&mut bytes)?;
+    Ok(Some(bytes))
 }
 
 #[cfg(unix)]

@@ -326,3 +326,95 @@ fn update_still_writes_a_lock_in_a_new_directory_of_the_work_tree() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(repo.read("locks/deep/PLUGINS.lock").starts_with(b"{"));
 }
+
+/// `mkfifo PATH`.
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo {path:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_hook_that_is_a_fifo_or_a_device_is_foreign_and_never_read() {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let path_env = path_with_bin();
+    let env = [("PATH", path_env.as_str())];
+    let repo = Repo::new();
+    let hooks = repo.path().join(".git/hooks");
+    std::fs::create_dir_all(&hooks).expect("mkdir");
+    let hook = hooks.join("pre-push");
+    let outside = tempfile::tempdir().expect("temp dir");
+    let foreign = outside.path().join("their-hook");
+    std::fs::write(&foreign, b"#!/bin/sh\necho theirs\n").expect("write");
+    std::fs::set_permissions(&foreign, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+
+    let fifo = || {
+        let _ = std::fs::remove_file(&hook);
+        mkfifo(&hook);
+    };
+    let zero = || {
+        let _ = std::fs::remove_file(&hook);
+        std::os::unix::fs::symlink("/dev/zero", &hook).expect("symlink");
+    };
+    let link = || {
+        let _ = std::fs::remove_file(&hook);
+        std::os::unix::fs::symlink(&foreign, &hook).expect("symlink");
+    };
+    let setups: [(&str, &dyn Fn()); 3] = [
+        ("a FIFO", &fifo),
+        ("a link to /dev/zero", &zero),
+        ("a link to someone's hook", &link),
+    ];
+    for (what, setup) in setups {
+        setup();
+        let before = std::fs::symlink_metadata(&hook).expect("lstat").file_type();
+        for action in ["install", "uninstall"] {
+            let run = run_bounded(repo.path(), &["hook", action], &env);
+            run.assert_within_bounds(&format!("hook {action} over {what}"));
+            assert_eq!(code(&run.output), 2, "{what}: {}", stderr(&run.output));
+            assert!(
+                stderr(&run.output).contains("did not write"),
+                "{what}: {}",
+                stderr(&run.output)
+            );
+            let now = std::fs::symlink_metadata(&hook).expect("kept").file_type();
+            assert_eq!(now, before, "{what}: the hook was kept");
+        }
+        let run = run_bounded(repo.path(), &["hook", "install", "--force"], &env);
+        run.assert_within_bounds(&format!("hook install --force over {what}"));
+        assert_eq!(code(&run.output), 0, "{what}: {}", stderr(&run.output));
+        let meta = std::fs::symlink_metadata(&hook).expect("installed");
+        assert!(
+            meta.is_file() && !meta.file_type().is_fifo(),
+            "{what}: replaced"
+        );
+        assert_eq!(
+            meta.permissions().mode() & 0o111,
+            0o111,
+            "{what}: executable"
+        );
+        assert!(
+            std::fs::read_to_string(&hook)
+                .expect("read")
+                .contains("plugin-lock hook pre-push"),
+            "{what}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(&foreign).expect("read"),
+        b"#!/bin/sh\necho theirs\n",
+        "the link's target was written through"
+    );
+    assert_eq!(
+        std::fs::metadata(&foreign)
+            .expect("stat")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700
+    );
+}
