@@ -12,7 +12,7 @@ pub struct Repo {
 }
 
 /// Environment for every git and plugin-lock process: no user config, fixed dates.
-fn clean_env(cmd: &mut Command) {
+pub fn clean_env(cmd: &mut Command) {
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().to_string();
         if key.starts_with("GIT_")
