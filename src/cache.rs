@@ -112,7 +112,7 @@ pub struct Cache {
     repo_id: Vec<u8>,
     /// Everything the digest results depend on besides the plugin's directory and tree id.
     settings: String,
-    /// The loaded file's entries, one `<hex key>\t<value>` line each (checksum verified).
+    /// The loaded file's entries, one `<hex key>\t<value>` line each (MAC verified).
     body: String,
     /// The stored entries: key → the value's byte range in `body`, parsed only on a hit.
     old: KeyMap<(usize, usize)>,
