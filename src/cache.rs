@@ -5,22 +5,36 @@
 //! model").
 //!
 //! The file is `<common git dir>/plugin-lock/cache-v1`: a header line
-//! `plugin-lock cache v1 <sha256 of the rest>`, then one `<key>\t<json>` line per entry.
-//! A file whose header or checksum does not match is ignored whole and rewritten; an
-//! entry whose key or value does not parse is dropped (recomputed). A new file is
-//! written atomically (temporary file + rename), so concurrent runs each see a whole
-//! file, and the last writer wins. Nothing here is ever trusted over a recomputation
-//! except an entry that parsed under a matching key.
+//! `plugin-lock cache v1 <mac>`, then one `<key>\t<json>` line per entry. The MAC is
+//! HMAC-SHA256 of the repository's common dir and the entries under a random per-user
+//! key kept outside every repository (`$XDG_CACHE_HOME/plugin-lock/key`, else
+//! `~/.cache/plugin-lock/key`; `%LOCALAPPDATA%\plugin-lock\key` on Windows): whoever can
+//! write `.git` but not read that key cannot forge an entry, and a file copied from
+//! another repository or user does not verify. A file whose header or MAC does not match
+//! is ignored whole and rewritten; an entry whose key or value does not parse is dropped
+//! (recomputed). A new file is written atomically (temporary file + rename), so
+//! concurrent runs each see a whole file, and the last writer wins. Nothing here is ever
+//! trusted over a recomputation except an entry that parsed under a matching key in a
+//! file that verified.
+//!
+//! Files are opened without following a final symlink, never block (`O_NONBLOCK`), must
+//! be regular files, and are read up to a bound whatever their metadata says: a FIFO,
+//! a device or a link planted in `.git` is ignored, not waited on or read without end.
 //!
 //! Only directories of a git tree (a revision: directories have tree ids; never the
 //! index or the work tree) are cached, and of plugins only those whose digest read
 //! nothing outside their own directory.
-//! `--no-cache` ([`disable`]) bypasses reading and writing.
+//! [`configure`]: `--no-cache` bypasses reading and writing; under CI (`CI` or
+//! `GITHUB_ACTIONS` set) the cache is off unless `--cache` (or `PLUGIN_LOCK_CACHE`) asks
+//! for it, since a runner's `.git` and home may outlive a job of other trust. Without a
+//! usable key there is no cache either ([`note`] says why).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read as _, Write as _};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -42,11 +56,30 @@ const SMALL_BYTES: usize = 256 * 1024;
 /// A larger file is ignored (and rewritten within the bound).
 const MAX_BYTES: u64 = 64 * 1024 * 1024;
 
+/// The key file's directory under the per-user cache directory, and its name.
+const KEY_DIR: &str = "plugin-lock";
+const KEY_FILE: &str = "key";
+
 static DISABLED: AtomicBool = AtomicBool::new(false);
 
-/// `--no-cache`: no cache is read or written by this process.
-pub fn disable() {
-    DISABLED.store(true, Ordering::Relaxed);
+/// Whether this process uses the cache: never with `--no-cache`; under CI only when
+/// asked for (`--cache`, `PLUGIN_LOCK_CACHE`); elsewhere always.
+pub fn configure(cache: bool, no_cache: bool) {
+    let ci = ["CI", "GITHUB_ACTIONS"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+    DISABLED.store(no_cache || (ci && !cache), Ordering::Relaxed);
+}
+
+/// The per-user key, loaded (or created) on first use: `Err` says why there is none.
+static USER_KEY: OnceLock<Result<Key, String>> = OnceLock::new();
+
+/// Why this process ran without the cache although it was not disabled (`-v`).
+pub fn note() -> Option<&'static str> {
+    match USER_KEY.get()? {
+        Ok(_) => None,
+        Err(why) => Some(why),
+    }
 }
 
 /// A cache key: the SHA-256 of everything a result depends on.
@@ -73,9 +106,13 @@ type KeyMap<V> = HashMap<Key, V, std::hash::BuildHasherDefault<KeyHasher>>;
 
 pub struct Cache {
     path: PathBuf,
+    /// The per-user key the file's MAC is made with.
+    mac_key: Key,
+    /// The repository the file belongs to (its common dir, canonical), under the MAC.
+    repo_id: Vec<u8>,
     /// Everything the digest results depend on besides the plugin's directory and tree id.
     settings: String,
-    /// The loaded file's entries, one `<hex key>\t<value>` line each (checksum verified).
+    /// The loaded file's entries, one `<hex key>\t<value>` line each (MAC verified).
     body: String,
     /// The stored entries: key → the value's byte range in `body`, parsed only on a hit.
     old: KeyMap<(usize, usize)>,
@@ -91,12 +128,24 @@ pub struct Cache {
 
 impl Cache {
     /// The cache for `snap` under `config`, or `None` when disabled or `snap` has no
-    /// tree ids. A missing, unreadable or damaged file gives an empty cache.
+    /// tree ids, or without a key, or when its directory is not a directory of its own.
+    /// A missing, unreadable, damaged or unauthenticated file gives an empty cache.
     pub fn open(snap: &Snapshot, config: &Config) -> Option<Cache> {
         if DISABLED.load(Ordering::Relaxed) || !snap.has_tree_ids() {
             return None;
         }
-        let path = snap.common_dir().join(DIR).join(FILE);
+        let mac_key = *USER_KEY.get_or_init(user_key).as_ref().ok()?;
+        let common = snap.common_dir();
+        let dir = common.join(DIR);
+        // A symlink here would have the cache read from, and written to, elsewhere.
+        if std::fs::symlink_metadata(&dir).is_ok_and(|m| !m.is_dir()) {
+            return None;
+        }
+        let path = dir.join(FILE);
+        let repo_id = std::fs::canonicalize(&common)
+            .unwrap_or(common)
+            .into_os_string()
+            .into_encoded_bytes();
         // The digest key holds what the digest and the manifest check depend on besides
         // the plugin's own tree: the tool version (digest and manifest rules, size limits,
         // messages), the digest version, the symlink policy and the manifest file name.
@@ -116,6 +165,8 @@ impl Cache {
         );
         let mut cache = Cache {
             path,
+            mac_key,
+            repo_id,
             settings,
             body: String::new(),
             old: KeyMap::default(),
@@ -124,7 +175,7 @@ impl Cache {
             dirty: AtomicBool::new(false),
             fresh: AtomicUsize::new(0),
         };
-        match load(&cache.path) {
+        match load(&cache.path, |body| cache.mac(body)) {
             Some(body) => {
                 let mut lines = 0;
                 let mut start = 0;
@@ -149,12 +200,21 @@ impl Cache {
                 cache.body = body;
             }
             None => {
-                if cache.path.exists() {
+                if std::fs::symlink_metadata(&cache.path).is_ok() {
                     cache.dirty.store(true, Ordering::Relaxed);
                 }
             }
         }
         Some(cache)
+    }
+
+    /// The file's MAC over `body`, bound to this repository.
+    fn mac(&self, body: &[u8]) -> Key {
+        let id_len = (self.repo_id.len() as u64).to_le_bytes();
+        digest::hmac_sha256(
+            &self.mac_key,
+            &[HEADER.as_bytes(), &id_len, &self.repo_id, body],
+        )
     }
 
     /// The key of `plugin`, when its result can be cached: a directory with a tree id.
@@ -276,12 +336,19 @@ impl Cache {
                 push_line(&mut body, key, text);
             }
         }
-        let mut file = format!("{HEADER} {}\n", digest::sha256_hex(&[body.as_bytes()]));
+        let mut file = String::with_capacity(HEADER.len() + 66 + body.len());
+        file.push_str(HEADER);
+        file.push(' ');
+        digest::push_hex(&mut file, &self.mac(body.as_bytes()));
+        file.push('\n');
         file.push_str(&body);
+        // A fresh temporary file (O_EXCL) renamed over the path: a symlink planted at
+        // either is replaced, never written through; and never into a symlinked directory.
         if let Some(dir) = self.path.parent()
             && std::fs::create_dir_all(dir).is_ok()
+            && std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir())
         {
-            // No fsync: a file a crash damaged fails its checksum and is rebuilt.
+            // No fsync: a file a crash damaged fails its MAC and is rebuilt.
             let _ = crate::lock::write_atomic_unsynced(&self.path, file.as_bytes());
         }
     }
@@ -318,22 +385,149 @@ fn parse_key(hex: &str) -> Option<Key> {
     Some(key)
 }
 
-/// The entry lines of a whole, undamaged file; `None` for a missing or damaged one.
-fn load(path: &std::path::Path) -> Option<String> {
-    let meta = std::fs::metadata(path).ok()?;
-    if meta.len() > MAX_BYTES {
-        return None;
-    }
-    let bytes = std::fs::read(path).ok()?;
+/// The entry lines of a whole file whose MAC verifies; `None` for a missing, damaged or
+/// foreign one. One MAC over the file, nothing per entry.
+fn load(path: &Path, mac: impl FnOnce(&[u8]) -> Key) -> Option<String> {
+    let (bytes, _) = read_regular(path, MAX_BYTES).ok()?;
     let mut text = String::from_utf8(bytes).ok()?;
     let (header, body) = text.split_once('\n')?;
-    let sum = header.strip_prefix(HEADER)?.strip_prefix(' ')?;
-    if !is_hex64(sum) || digest::sha256_hex(&[body.as_bytes()]) != sum {
+    let stored = parse_key(header.strip_prefix(HEADER)?.strip_prefix(' ')?)?;
+    if !same(&mac(body.as_bytes()), &stored) {
         return None;
     }
     let header_len = header.len() + 1;
     text.drain(..header_len);
     Some(text)
+}
+
+/// Equality in time independent of where the inputs differ (a MAC is compared).
+fn same(a: &Key, b: &Key) -> bool {
+    a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The regular file at `path` and its metadata, read whole if it holds at most `max`
+/// bytes. A final symlink is not followed (unix: `O_NOFOLLOW`; Windows: the reparse
+/// point itself is opened), the open never waits (`O_NONBLOCK`: a FIFO without a
+/// writer), anything but a regular file is refused by the open handle's metadata, and
+/// the read stops after `max + 1` bytes whatever the size said.
+fn read_regular(path: &Path, max: u64) -> io::Result<(Vec<u8>, std::fs::Metadata)> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt as _;
+        const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+        options.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    if meta.len() > max {
+        return Err(io::Error::other("too large"));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(io::Error::other("too large"));
+    }
+    Ok((bytes, meta))
+}
+
+/// Where the per-user key lives: outside every repository, in the user's cache
+/// directory (only absolute paths count, as XDG says).
+fn key_path() -> Option<PathBuf> {
+    let absolute = |name: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    let base = if cfg!(windows) {
+        absolute("LOCALAPPDATA")
+    } else {
+        absolute("XDG_CACHE_HOME").or_else(|| absolute("HOME").map(|home| home.join(".cache")))
+    };
+    Some(base?.join(KEY_DIR).join(KEY_FILE))
+}
+
+/// The per-user key, created on first use; `Err` (a note for `-v`) when none can be had.
+fn user_key() -> Result<Key, String> {
+    let path = key_path().ok_or("no cache key: neither XDG_CACHE_HOME nor HOME is set")?;
+    match read_key(&path) {
+        Ok(key) => Ok(key),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            create_key(&path).map_err(|e| format!("no cache key can be created: {e}"))
+        }
+        Err(e) => Err(format!("the cache key cannot be used: {e}")),
+    }
+}
+
+/// A key file: exactly 32 bytes, a regular file, and (unix) private to its owner.
+fn read_key(path: &Path) -> io::Result<Key> {
+    let (bytes, meta) = read_regular(path, 32)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(io::Error::other("the key file is open to other users"));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    Key::try_from(bytes.as_slice()).map_err(|_| io::Error::other("the key file is damaged"))
+}
+
+/// Creates the key: written whole to a fresh private file, then published under its
+/// name without replacing one a concurrent run published first (whose key then wins).
+fn create_key(path: &Path) -> io::Result<Key> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::other("no key directory"))?;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir)?;
+    let mut key: Key = [0; 32];
+    let mut tag = [0u8; 8];
+    getrandom::fill(&mut key)
+        .and_then(|()| getrandom::fill(&mut tag))
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let mut name = format!(".{KEY_FILE}.tmp-{}-", std::process::id());
+    digest::push_hex(&mut name, &tag);
+    let tmp = dir.join(name);
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let written = options.open(&tmp).and_then(|mut file: File| {
+        file.write_all(&key)?;
+        file.sync_all()
+    });
+    let published = written.and_then(|()| match std::fs::hard_link(&tmp, path) {
+        // A file system without hard links: a rename, which a racing run may undo (its
+        // key then wins and this run's file is rebuilt next time: no harm).
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => std::fs::rename(&tmp, path),
+        other => other,
+    });
+    let _ = std::fs::remove_file(&tmp);
+    match published {
+        Ok(()) => Ok(key),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => read_key(path),
+        Err(e) => Err(e),
+    }
 }
 
 fn is_hex64(s: &str) -> bool {

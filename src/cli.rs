@@ -36,9 +36,19 @@ pub struct Cli {
     #[arg(long, value_name = "REV", global = true)]
     pub base: Option<String>,
 
-    /// Ignore the per-plugin result cache: neither read nor write it.
+    /// Ignore the per-plugin result cache: neither read nor write it (wins over --cache).
     #[arg(long, global = true)]
     pub no_cache: bool,
+
+    /// Use the result cache under CI too (CI or GITHUB_ACTIONS set), where it is off by
+    /// default: trust the runner's .git and home not to be shared with other jobs.
+    #[arg(
+        long,
+        global = true,
+        env = "PLUGIN_LOCK_CACHE",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub cache: bool,
 
     #[command(flatten)]
     pub source: SourceArgs,

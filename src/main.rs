@@ -54,9 +54,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(error::exit::USAGE);
     }
-    if cli.no_cache {
-        cache::disable();
-    }
+    cache::configure(cli.cache, cli.no_cache);
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -67,6 +65,11 @@ fn main() -> ExitCode {
         err: &mut err,
     });
     let flushed = out.flush();
+    if cli.verbose
+        && let Some(note) = cache::note()
+    {
+        let _ = writeln!(err, "plugin-lock: note: {note}; ran without the cache");
+    }
     match result {
         Ok(code) => match flushed {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

@@ -1,27 +1,27 @@
 //! The per-plugin result cache (`<git dir>/plugin-lock/cache-v1`): used for revisions
 //! only, never trusted over a change, survives damage and concurrent runs, and
-//! `--no-cache` leaves it alone.
+//! `--no-cache` leaves it alone. (What it trusts: tests/integration/security_cache.rs.)
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
 use crate::util::*;
 
-fn cache_file(repo: &Repo) -> PathBuf {
+pub fn cache_file(repo: &Repo) -> PathBuf {
     repo.path().join(".git/plugin-lock/cache-v1")
 }
 
-fn verify_json(repo: &Repo, extra: &[&str]) -> (i32, serde_json::Value) {
+pub fn verify_json(repo: &Repo, extra: &[&str]) -> (i32, serde_json::Value) {
     let mut args = vec!["verify", "--format", "json"];
     args.extend_from_slice(extra);
     let out = repo.run(&args);
     (code(&out), json(&out))
 }
 
-/// Rewrites every cached digest to zeros, with a correct header checksum: a cache that
-/// is read would now report mismatches.
-fn poison(repo: &Repo) {
+/// Rewrites every cached digest to zeros, with a valid MAC under this test run's key: a
+/// cache that is read would now report mismatches.
+pub fn poison(repo: &Repo) {
     forge(repo, |v| {
         if v["digest"].is_string() {
             v["digest"] = serde_json::Value::String("0".repeat(64));
@@ -37,7 +37,8 @@ fn a_warm_cache_is_written_and_read() {
     assert!(cache_file(&repo).is_file(), "verify writes the cache");
     let (code2, warm) = verify_json(&repo, &[]);
     assert_eq!((code2, &warm), (0, &cold));
-    // It is read: a (checksummed) forged entry is believed.
+    // It is read: an entry forged with the user's own key is believed (whoever holds
+    // the key is trusted; security_cache.rs: nobody else is).
     poison(&repo);
     let (code3, _) = verify_json(&repo, &[]);
     assert_eq!(code3, 4, "the poisoned cache was not read");
@@ -190,9 +191,27 @@ fn a_link_resolved_outside_its_plugin_is_not_cached() {
     assert!(!second.contains("dangling_symlink"), "{second}");
 }
 
-/// Rewrites the cache with `edit` applied to every entry's JSON value, keeping the
-/// header checksum right: the forged file is whole and is read.
-fn forge(repo: &Repo, edit: impl Fn(&mut serde_json::Value)) {
+/// Who a forged cache file is sealed for.
+pub enum Seal<'a> {
+    /// The unkeyed checksum of old: `sha256(entries)`, which anyone can compute.
+    Unkeyed,
+    /// HMAC-SHA256 under the key in `home` (an `XDG_CACHE_HOME`), bound to `repo`'s
+    /// common dir: what plugin-lock writes for that user and repository.
+    Keyed { home: &'a Path, repo: &'a Path },
+}
+
+/// Rewrites the cache with `edit` applied to every entry's JSON value, sealed with this
+/// test run's key: the forged file is whole and is read.
+pub fn forge(repo: &Repo, edit: impl Fn(&mut serde_json::Value)) {
+    let seal = Seal::Keyed {
+        home: test_cache_home(),
+        repo: repo.path(),
+    };
+    forge_sealed(repo, &seal, edit);
+}
+
+/// [`forge`] sealed as `seal` says.
+pub fn forge_sealed(repo: &Repo, seal: &Seal<'_>, edit: impl Fn(&mut serde_json::Value)) {
     let text = String::from_utf8(std::fs::read(cache_file(repo)).expect("cache")).expect("utf-8");
     let (_, body) = text.split_once('\n').expect("header");
     let mut forged = String::new();
@@ -202,15 +221,40 @@ fn forge(repo: &Repo, edit: impl Fn(&mut serde_json::Value)) {
         edit(&mut v);
         forged.push_str(&format!("{key}\t{v}\n"));
     }
-    let sum: String = Sha256::digest(forged.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    std::fs::write(
-        cache_file(repo),
-        format!("plugin-lock cache v1 {sum}\n{forged}"),
-    )
-    .expect("write cache");
+    write_sealed(&cache_file(repo), seal, &forged);
+}
+
+/// Writes a cache file of `entries` at `path`, sealed as `seal` says.
+pub fn write_sealed(path: &Path, seal: &Seal<'_>, entries: &str) {
+    const HEADER: &str = "plugin-lock cache v1";
+    let sum = match seal {
+        Seal::Unkeyed => Sha256::digest(entries.as_bytes()).to_vec(),
+        Seal::Keyed { home, repo } => {
+            let key = std::fs::read(home.join("plugin-lock/key")).expect("key");
+            let common = std::fs::canonicalize(repo.join(".git")).expect("common dir");
+            let id = common.into_os_string().into_encoded_bytes();
+            let id_len = (id.len() as u64).to_le_bytes();
+            hmac_sha256(&key, &[HEADER.as_bytes(), &id_len, &id, entries.as_bytes()]).to_vec()
+        }
+    };
+    let hex: String = sum.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(path, format!("{HEADER} {hex}\n{entries}")).expect("write cache");
+}
+
+/// HMAC-SHA256 (RFC 2104), written out here so that the tests do not take the binary's
+/// word for it.
+fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    block[..key.len()].copy_from_slice(key);
+    let mut inner = Sha256::new();
+    inner.update(block.map(|b| b ^ 0x36));
+    for part in parts {
+        inner.update(part);
+    }
+    let mut outer = Sha256::new();
+    outer.update(block.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
 }
 
 fn kinds(report: &serde_json::Value) -> Vec<String> {
@@ -286,7 +330,7 @@ fn cached_ownership_is_read_and_a_damaged_entry_is_recomputed() {
     let repo = owned_repo();
     let (_, cold) = verify_json(&repo, &["--no-cache"]);
     assert_eq!(verify_json(&repo, &[]).1, cold);
-    // A forged (checksummed) plugin summary is believed: proof that it is read.
+    // A plugin summary forged with the user's key is believed: proof that it is read.
     forge(&repo, |v| {
         if let Some(plugin) = v.get_mut("plugin").filter(|p| p.is_array()) {
             *plugin = serde_json::json!([[], ["plugins/alpha/forged.txt"]]);

@@ -10,6 +10,7 @@ mod github;
 mod hook;
 mod owners;
 mod security_base;
+mod security_cache;
 mod security_writes;
 mod snapshots;
 mod sources;

@@ -12,13 +12,14 @@ pub struct Repo {
 }
 
 /// Environment for every git and plugin-lock process: no user config, fixed dates.
-fn clean_env(cmd: &mut Command) {
+pub fn clean_env(cmd: &mut Command) {
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().to_string();
         if key.starts_with("GIT_")
             || key.starts_with("GITHUB_")
             || key == "NO_COLOR"
             || key == "PLUGIN_LOCK_THREADS"
+            || key == "PLUGIN_LOCK_CACHE"
             // CI runners set it; tests that need it set it themselves.
             || key == "CI"
             || key == "RUNNER_TEMP"
@@ -26,6 +27,9 @@ fn clean_env(cmd: &mut Command) {
             cmd.env_remove(&key);
         }
     }
+    // The cache key lives in the user's cache directory: one of this test run's own.
+    cmd.env("XDG_CACHE_HOME", test_cache_home())
+        .env("LOCALAPPDATA", test_cache_home());
     cmd.env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_AUTHOR_NAME", "Test")
@@ -34,6 +38,18 @@ fn clean_env(cmd: &mut Command) {
         .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
         .env("GIT_AUTHOR_DATE", "1700000000 +0000")
         .env("GIT_COMMITTER_DATE", "1700000000 +0000");
+}
+
+/// The per-user cache directory of every process this test run starts (created once).
+pub fn test_cache_home() -> &'static Path {
+    static HOME: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("plugin-lock-test-cache-")
+            .tempdir()
+            .expect("temp dir")
+            .keep()
+    })
 }
 
 pub fn git_in(dir: &Path, args: &[&str]) -> String {
