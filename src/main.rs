@@ -56,6 +56,9 @@ fn main() -> ExitCode {
     if cli.no_cache {
         cache::disable();
     }
+    if let Some(bytes) = cli.max_blob_size {
+        source::set_max_blob_size(bytes);
+    }
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let mut out = std::io::BufWriter::new(stdout.lock());
