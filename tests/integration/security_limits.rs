@@ -281,5 +281,31 @@ fn big_blobs_in_parallel_plugins_share_one_memory_bound() {
     // Six 20 MiB blobs on eight workers: 120 MiB of buffers if each worker held its own,
     // at most the 64 MiB budget (three at a time) when they share it.
     let peak = peak_reading_big_blobs(6, 20 * 1024 * 1024);
+    eprintln!("peak RSS reading six 20 MiB blobs on eight workers: {peak} KiB");
     assert!(peak <= 100 * 1024, "peak RSS {peak} KiB");
+}
+
+/// A FIFO in a plugin's work tree: reading it would block forever. The work-tree walk
+/// skips it (git cannot store one), and every read of a work-tree file opens it
+/// non-blocking and checks it is a regular file. A guard: this passed before issue #16's
+/// fixes too, because the walk already skipped such entries.
+#[cfg(unix)]
+#[test]
+fn fifo_in_the_work_tree_is_never_read() {
+    let repo = Repo::new();
+    repo.write("plugins/p/plugin.yaml", "name: p\nversion: 1.0.0\n");
+    repo.write("plugins/p/a.py", "print('a')\n");
+    repo.update_lock();
+    repo.commit("plugin");
+    // Replace a tracked file by a FIFO: the index still lists it.
+    repo.remove("plugins/p/a.py");
+    let made = std::process::Command::new("mkfifo")
+        .arg(repo.path().join("plugins/p/a.py"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    for args in [&["verify", "--worktree"][..], &["update", "--check"]] {
+        let run = run_bounded(repo.path(), args, &[]);
+        run.assert_within_bounds("a FIFO in the work tree");
+    }
 }
