@@ -689,8 +689,19 @@ impl<'a> Reader<'a> {
     /// `buf` (reused across calls: one buffer per thread). Over [`max_blob_size`] is
     /// [`Error::BlobTooLarge`], known from the object header before anything is read.
     pub fn read<'b>(&mut self, path: &BStr, node: &Node, buf: &'b mut Vec<u8>) -> Result<Blob<'b>> {
+        self.read_within(path, node, buf, max_blob_size())
+    }
+
+    /// [`Reader::read`] with the caller's own limit `cap` (the lock, CODEOWNERS and the
+    /// configuration have theirs, whatever the blob limit says).
+    fn read_within<'b>(
+        &mut self,
+        path: &BStr,
+        node: &Node,
+        buf: &'b mut Vec<u8>,
+        cap: u64,
+    ) -> Result<Blob<'b>> {
         buf.clear();
-        let cap = max_blob_size();
         if let Some(id) = node.id {
             let size = self.size(path, node)?;
             if size > cap {
@@ -795,7 +806,7 @@ impl<'a> Reader<'a> {
             return Ok(Some(FileRead::TooLarge(size)));
         }
         let mut buf = Vec::new();
-        let bytes = match self.read(path, &node, &mut buf) {
+        let bytes = match self.read_within(path, &node, &mut buf, cap as u64) {
             Ok(blob) => blob.to_vec(),
             Err(Error::BlobTooLarge { size, .. }) => return Ok(Some(FileRead::TooLarge(size))),
             Err(e) => return Err(e),

@@ -215,14 +215,22 @@ fn blob_size_limit_is_set_by_the_operator_not_the_repository() {
     let repo = Repo::new();
     repo.write("plugins/p/plugin.yaml", "name: p\nversion: 1.0.0\n");
     repo.write("plugins/p/data.bin", vec![7u8; 4096]);
+    // Over the blob limit below, but CODEOWNERS has its own limit (3 MB): it still loads.
+    let padding = "# padding\n".repeat(200);
+    repo.write(
+        ".github/CODEOWNERS",
+        format!("{padding}* @fixture/owners\n"),
+    );
     repo.update_lock();
     repo.commit("plugin");
     let limited = [("PLUGIN_LOCK_MAX_BLOB_SIZE", "1K")];
     let run = run_bounded(repo.path(), &["verify", "--format", "json"], &limited);
     assert_eq!(code(&run.output), 4, "{}", stderr(&run.output));
-    let rejected = findings_of(&json(&run.output), "unsupported_entry");
+    let doc = json(&run.output);
+    let rejected = findings_of(&doc, "unsupported_entry");
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0]["path"], "plugins/p/data.bin");
+    assert_eq!(doc["findings"].as_array().map(Vec::len), Some(1), "{doc:#}");
     // The flag wins over the environment, and the rejection was not cached.
     let run = run_bounded(repo.path(), &["verify", "--max-blob-size", "8K"], &limited);
     assert_eq!(code(&run.output), 0, "{}", stderr(&run.output));
