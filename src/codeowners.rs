@@ -63,6 +63,13 @@
 //!   `a/b` are the same pattern, and the earlier line is dead either way.
 //! - Columns are 1-based and count Unicode scalar values (characters), not bytes. A BOM
 //!   does not count.
+//! - Resource limits of this module, not GitHub's (a hostile file must not cost minutes or
+//!   gigabytes): at most [`MAX_OWNERS_PER_LINE`] owners on a line, [`MAX_PATTERN_CHARS`]
+//!   characters and [`MAX_PATTERN_WILDCARDS`] wildcards in a pattern, and
+//!   [`MAX_WILDCARD_REGEX_BYTES`] of compiled wildcard patterns in the file. A line over
+//!   one is skipped like an invalid line (its paths fall to earlier rules, as GitHub does
+//!   with lines it skips) and reported with [`SyntaxError::limit`] set. Truncating the
+//!   owner list instead would make up an ownership neither GitHub nor the file states.
 
 use std::collections::HashMap;
 
