@@ -759,6 +759,27 @@ severity:                      # per finding kind: error | warning | off
     }
 
     #[test]
+    fn globs_over_the_limits_are_errors_at_their_line_and_shown_short() {
+        let huge = "*".repeat(100_000);
+        let e = err(&format!("plugins:\n  - ok/*\n  - \"{huge}\"\n"));
+        assert_eq!(at(&e), (3, 5));
+        assert!(
+            e.message.contains("100000 bytes, over the limit of 1024"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.len() < 200, "{}", e.message);
+        let e = err(&format!("reload:\n  hot: [\"{}\"]\n", "a?".repeat(33)));
+        assert_eq!(at(&e).0, 2);
+        assert!(e.message.contains("33 wildcards"), "{}", e.message);
+        let e = err("plugins: [\"a/{b,c\"]\n");
+        assert!(e.message.contains("is not a valid glob"), "{}", e.message);
+        assert!(compile_glob(&"*/".repeat(32)).is_ok());
+        assert_eq!(shown_glob("abc"), "abc");
+        assert_eq!(shown_glob(&"é".repeat(61)), format!("{}…", "é".repeat(60)));
+    }
+
+    #[test]
     fn lock_validation() {
         for (yaml, message) in [
             ("lock: \"\"", "`lock` must not be empty"),

@@ -990,3 +990,66 @@ impl Snapshot {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_bytes_or_binary_units() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("1K"), Ok(1024));
+        assert_eq!(parse_size("64m"), Ok(64 << 20));
+        assert_eq!(parse_size(" 2G "), Ok(2 << 30));
+        for bad in ["", "0", "-1", "1T", "M", "1.5M", "99999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn capped_reads_fail_past_the_cap_instead_of_ending() {
+        let mut out = Vec::new();
+        let mut r = Capped {
+            inner: &b"abcdef"[..],
+            left: 6,
+        };
+        assert_eq!(r.read_to_end(&mut out).map(|_| out.len()).ok(), Some(6));
+        let mut r = Capped {
+            inner: &b"abcdefg"[..],
+            left: 6,
+        };
+        assert!(r.read_to_end(&mut Vec::new()).is_err());
+        let mut buf = b"keep".to_vec();
+        let e = read_capped(&b"0123456789"[..], &mut buf, BStr::new("f"), 4, |e| {
+            Error::Io {
+                path: "f".into(),
+                source: e,
+            }
+        });
+        assert!(matches!(
+            e,
+            Err(Error::BlobTooLarge {
+                size: 5,
+                at_least: true,
+                ..
+            })
+        ));
+        assert_eq!(buf, b"keep");
+    }
+
+    #[test]
+    fn big_blobs_share_the_budget_and_a_lone_one_always_fits() {
+        // Smaller than the default cap: two fit together, a third waits for a release.
+        let size = DEFAULT_MAX_BLOB_SIZE / 2;
+        let (a, b) = (turn_for(size), turn_for(size));
+        assert!(a.is_some() && b.is_some());
+        assert!(turn_for(BIG_BLOB_SIZE).is_none());
+        let waiter = std::thread::spawn(move || turn_for(size).map(|t| t.0));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!waiter.is_finished());
+        drop(a);
+        assert_eq!(waiter.join().ok().flatten(), Some(size));
+        drop(b);
+        assert_eq!(*BIG_BLOBS.in_flight.lock().unwrap(), 0);
+    }
+}
