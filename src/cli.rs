@@ -50,6 +50,17 @@ pub struct Cli {
     )]
     pub cache: bool,
 
+    /// Largest file to read, in bytes or with K, M or G; a plugin with a larger file is
+    /// rejected (its digest cannot be computed) [default: 64M]
+    #[arg(
+        long,
+        value_name = "SIZE",
+        env = "PLUGIN_LOCK_MAX_BLOB_SIZE",
+        global = true,
+        value_parser = crate::source::parse_size
+    )]
+    pub max_blob_size: Option<u64>,
+
     #[command(flatten)]
     pub source: SourceArgs,
 

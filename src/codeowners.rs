@@ -63,6 +63,13 @@
 //!   `a/b` are the same pattern, and the earlier line is dead either way.
 //! - Columns are 1-based and count Unicode scalar values (characters), not bytes. A BOM
 //!   does not count.
+//! - Resource limits of this module, not GitHub's (a hostile file must not cost minutes or
+//!   gigabytes): at most [`MAX_OWNERS_PER_LINE`] owners on a line, [`MAX_PATTERN_CHARS`]
+//!   characters and [`MAX_PATTERN_WILDCARDS`] wildcards in a pattern, and
+//!   [`MAX_WILDCARD_REGEX_BYTES`] of compiled wildcard patterns in the file. A line over
+//!   one is skipped like an invalid line (its paths fall to earlier rules, as GitHub does
+//!   with lines it skips) and reported with [`SyntaxError::limit`] set. Truncating the
+//!   owner list instead would make up an ownership neither GitHub nor the file states.
 
 use std::collections::HashMap;
 
@@ -70,6 +77,23 @@ use globset::{Candidate, Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 /// GitHub does not load a CODEOWNERS file unless it is "under 3 MB".
 pub const MAX_CODEOWNERS_BYTES: usize = 3_000_000;
+
+/// Most owners on one line. GitHub documents no limit; no team needs more, and each owner
+/// costs work for every file the line decides. A longer line is skipped and reported.
+pub const MAX_OWNERS_PER_LINE: usize = 256;
+
+/// Longest pattern, in characters: `PATH_MAX`, longer than any path git checks out on Linux.
+pub const MAX_PATTERN_CHARS: usize = 4096;
+
+/// Most wildcards (`*`, `?`) in one pattern. Each one multiplies matching work; real
+/// patterns have a handful.
+pub const MAX_PATTERN_WILDCARDS: usize = 32;
+
+/// Most regex bytes, over the whole file, of patterns with wildcards (literal patterns
+/// cost a hash lookup and are not counted). This keeps the patterns within one or two
+/// regex sets (see [`build_shards`]), each with its own lazy-DFA cache: 1,490 lines of
+/// `*a`×1000 took 1.7 GB and 11 s before. About 5,000 wildcard lines fit.
+pub const MAX_WILDCARD_REGEX_BYTES: usize = 250_000;
 
 /// GitHub's search order; the first that exists wins.
 pub const LOCATIONS: [&str; 3] = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"];
@@ -95,6 +119,8 @@ pub struct SyntaxError {
     pub column: u32,
     /// What is wrong, in GitHub's words where they are known.
     pub message: String,
+    /// Skipped for one of this module's resource limits, not because GitHub rejects it.
+    pub limit: bool,
 }
 
 /// A parsed CODEOWNERS file, ready to answer ownership queries.
@@ -159,12 +185,14 @@ pub fn parse(bytes: &[u8]) -> (CodeOwners, Vec<SyntaxError>) {
                  under 3 MB ({MAX_CODEOWNERS_BYTES} bytes)",
                 bytes.len()
             ),
+            limit: false,
         });
         return (CodeOwners::from_compiled(Vec::new(), &mut errors), errors);
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
 
     let mut compiled = Vec::new();
+    let mut wildcard_regex = 0;
     for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = u32::try_from(index + 1).unwrap_or(u32::MAX);
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -176,11 +204,29 @@ pub fn parse(bytes: &[u8]) -> (CodeOwners, Vec<SyntaxError>) {
                     line,
                     column: column_at(String::from_utf8_lossy(valid).chars().count()),
                     message: "Invalid line: not valid UTF-8".to_owned(),
+                    limit: false,
                 });
                 continue;
             }
         };
         match parse_line(line, text) {
+            Ok(Some(rule)) if rule.wildcard => {
+                let size = rule.glob.regex().len();
+                if wildcard_regex + size > MAX_WILDCARD_REGEX_BYTES {
+                    errors.push(SyntaxError {
+                        line,
+                        column: rule.column,
+                        message: format!(
+                            "over plugin-lock's limit of {MAX_WILDCARD_REGEX_BYTES} bytes of \
+                             compiled wildcard patterns per file; simplify or merge patterns"
+                        ),
+                        limit: true,
+                    });
+                } else {
+                    wildcard_regex += size;
+                    compiled.push(rule);
+                }
+            }
             Ok(Some(rule)) => compiled.push(rule),
             Ok(None) => {}
             Err(mut errs) => errors.append(&mut errs),
@@ -363,6 +409,7 @@ impl CodeOwners {
                         line: c.rule.line,
                         column: c.column,
                         message,
+                        limit: true,
                     });
                 }
             }
@@ -388,6 +435,8 @@ struct Compiled {
     glob: Glob,
     target: Target,
     column: u32,
+    /// Whether the pattern has a wildcard (counts against [`MAX_WILDCARD_REGEX_BYTES`]).
+    wildcard: bool,
 }
 
 /// Puts every rule's glob into one `GlobSet`, glob `i` being rule `i`.
@@ -560,9 +609,42 @@ fn parse_line(line: u32, text: &str) -> Result<Option<Compiled>, Vec<SyntaxError
         line,
         column: pattern_column,
         message,
+        limit: false,
     };
-    if let Err(message) = check_pattern(&pieces, &pattern, dangling) {
+    let wildcards = pieces
+        .iter()
+        .filter(|p| matches!(p, Piece::Raw('*' | '?')))
+        .count();
+    if pieces.len() > MAX_PATTERN_CHARS {
+        errors.push(SyntaxError {
+            limit: true,
+            ..pattern_error(format!(
+                "the pattern is {} characters, over plugin-lock's limit of {MAX_PATTERN_CHARS}",
+                pieces.len()
+            ))
+        });
+    } else if wildcards > MAX_PATTERN_WILDCARDS {
+        errors.push(SyntaxError {
+            limit: true,
+            ..pattern_error(format!(
+                "the pattern has {wildcards} wildcards, over plugin-lock's limit of \
+                 {MAX_PATTERN_WILDCARDS}"
+            ))
+        });
+    } else if let Err(message) = check_pattern(&pieces, &pattern, dangling) {
         errors.push(pattern_error(message));
+    }
+    if let Some((_, column)) = owners.get(MAX_OWNERS_PER_LINE) {
+        errors.push(SyntaxError {
+            line,
+            column: *column,
+            message: format!(
+                "{} owners on one line, over plugin-lock's limit of {MAX_OWNERS_PER_LINE}",
+                owners.len()
+            ),
+            limit: true,
+        });
+        return Err(errors);
     }
     for (owner, column) in &owners {
         if !valid_owner(owner) {
@@ -573,6 +655,7 @@ fn parse_line(line: u32, text: &str) -> Result<Option<Compiled>, Vec<SyntaxError
                     "Invalid owner `{owner}`: an owner must be `@user`, `@org/team` or an \
                      email address"
                 ),
+                limit: false,
             });
         }
     }
@@ -598,6 +681,7 @@ fn parse_line(line: u32, text: &str) -> Result<Option<Compiled>, Vec<SyntaxError
         glob,
         target,
         column: pattern_column,
+        wildcard: wildcards > 0,
     }))
 }
 
@@ -1380,46 +1464,116 @@ mod tests {
     }
 
     /// Patterns too large for one `GlobSet` (globset's 10 MiB NFA limit) are split across
-    /// shards, and the last matching line still wins across shards.
+    /// shards, and the last matching line still wins across shards. `parse` keeps a file
+    /// under that size (see [`MAX_WILDCARD_REGEX_BYTES`]), so the rules are built directly.
     #[test]
     fn rules_too_large_for_one_set_are_sharded() {
-        // Two 200,000-byte literals do not fit one set together but do fit separately.
-        // The wildcard goes last: a `*` followed by a long run of one letter would make the
-        // regex engine track every offset of the run, which is quadratic on a long path.
-        let long = "b".repeat(200_000);
-        let text = format!("/s/ @a\n/{long}* @b\n/s/x/ @c\n/{long}x* @d\n/z/ @z\n");
-        let (co, errors) = parse(text.as_bytes());
+        // 100 patterns of 4,000 bytes do not fit one set together but do fit in several.
+        // The wildcard goes last: a `*` followed by a long run of one letter would make
+        // the regex engine track every offset of the run, quadratic on a long path.
+        let long = "b".repeat(4_000);
+        let mut lines = vec!["/s/ @a".to_owned()];
+        for i in 0..100 {
+            lines.push(format!("/{long}{i}* @b"));
+        }
+        lines.push("/s/x/ @c".to_owned());
+        lines.push("/z/ @z".to_owned());
+        let compiled: Vec<Compiled> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| match parse_line(i as u32 + 1, l) {
+                Ok(Some(c)) => c,
+                _ => panic!("line {l} does not parse"),
+            })
+            .collect();
+        let mut errors = Vec::new();
+        let co = CodeOwners::from_compiled(compiled, &mut errors);
         assert!(errors.is_empty(), "{errors:?}");
         assert!(
             co.shards.len() >= 2,
             "expected a split, got {} shard(s)",
             co.shards.len()
         );
-        assert_eq!(line_of(&co, "s/x/y"), Some(3));
+        assert_eq!(line_of(&co, "s/x/y"), Some(102));
         assert_eq!(line_of(&co, "s/q"), Some(1));
-        assert_eq!(line_of(&co, "z/q"), Some(5));
+        assert_eq!(line_of(&co, "z/q"), Some(103));
         assert_eq!(line_of(&co, "q"), None);
-        let longest = format!("{long}xq");
-        assert_eq!(line_of(&co, &longest), Some(4));
-        assert_eq!(co.shadowed_rules(["s/x/y", longest.as_str()]), [1, 2]);
+        assert_eq!(line_of(&co, &format!("{long}7q")), Some(9));
+        assert_eq!(line_of(&co, &format!("{long}99")), Some(101));
+        assert_eq!(co.shadowed_rules(["s/x/y", "s/q"]), Vec::<u32>::new());
     }
 
-    /// A single pattern too large for the regex engine is skipped and reported; the
-    /// other lines still work.
+    /// A pattern over the length or wildcard limits is skipped and reported as a limit;
+    /// the other lines still work.
     #[test]
-    fn a_pattern_too_large_to_match_is_reported() {
-        let text = format!("* @g\n  /{}* @o\n/z/ @z\n", "b".repeat(400_000));
+    fn a_pattern_over_the_limits_is_reported() {
+        let text = format!(
+            "* @g\n  /{}* @o\n/z/ @z\n{} @w\n",
+            "b".repeat(400_000),
+            "*a".repeat(40)
+        );
         let (co, errors) = parse(text.as_bytes());
-        assert_eq!(positions(&errors), [(2, 3)]);
+        assert_eq!(positions(&errors), [(2, 3), (4, 1)]);
+        assert!(errors.iter().all(|e| e.limit), "{errors:?}");
         assert!(
-            errors[0].message.contains("too complex"),
+            errors[0].message.contains("limit of 4096"),
             "{}",
             errors[0].message
+        );
+        assert!(
+            errors[1].message.contains("40 wildcards"),
+            "{}",
+            errors[1].message
         );
         let lines: Vec<u32> = co.rules().iter().map(|r| r.line).collect();
         assert_eq!(lines, [1, 3]);
         assert_eq!(line_of(&co, "z/q"), Some(3));
         assert_eq!(line_of(&co, "abbb"), Some(1));
+    }
+
+    /// Owners per line are bounded: the line is skipped, at the first owner over the limit.
+    #[test]
+    fn a_line_with_too_many_owners_is_skipped_as_a_limit() {
+        let owners: Vec<String> = (0..=MAX_OWNERS_PER_LINE)
+            .map(|i| format!("@u{i}"))
+            .collect();
+        let text = format!(
+            "* @g\n/x/ {}\n/x/ {}\n",
+            owners.join(" "),
+            owners[1..].join(" ")
+        );
+        let (co, errors) = parse(text.as_bytes());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, 2);
+        assert!(errors[0].limit);
+        let column = 5 + owners[..MAX_OWNERS_PER_LINE]
+            .iter()
+            .map(|o| o.len() + 1)
+            .sum::<usize>();
+        assert_eq!(errors[0].column as usize, column);
+        assert_eq!(
+            co.decide("x/a").map(|r| (r.line, r.owners.len())),
+            Some((3, 256))
+        );
+    }
+
+    /// Past the file-wide budget, wildcard lines are skipped; literal lines still count.
+    #[test]
+    fn wildcard_patterns_past_the_file_budget_are_skipped() {
+        let mut text = String::new();
+        for i in 0..10_000 {
+            text.push_str(&format!("/d{i}/*x*y/*.q{i} @o\n/lit{i}/ @l\n"));
+        }
+        let (co, errors) = parse(text.as_bytes());
+        assert!(!errors.is_empty());
+        assert!(
+            errors.iter().all(|e| e.limit && e.line % 2 == 1),
+            "{:?}",
+            errors.first()
+        );
+        assert_eq!(line_of(&co, "lit9999/a"), Some(20_000));
+        assert_eq!(line_of(&co, "d0/axy/b.q0"), Some(1));
+        assert_eq!(line_of(&co, "d9999/axy/b.q9999"), None);
     }
 
     #[test]

@@ -106,6 +106,14 @@ impl Ctx<'_> {
                 Error::Usage(format!("--symlinks takes `follow` or `as-link`, not `{s}`"))
             })?),
         };
+        for glob in &c.plugins {
+            config::compile_glob(glob).map_err(|problem| {
+                Error::Usage(format!(
+                    "--plugins: glob `{}` {problem}",
+                    config::shown_glob(glob)
+                ))
+            })?;
+        }
         Ok(Overrides {
             plugins: c.plugins.clone(),
             lock: c.lock.clone(),

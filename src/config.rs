@@ -8,6 +8,49 @@ use crate::yaml::{self, Node, Spanned, position, utf8_error_position};
 /// Largest configuration accepted, in bytes.
 pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
 
+/// Longest glob accepted in `plugins`, `reload.hot` and `--plugins`. No path selector
+/// needs more, and globset itself has no limit until its regex engine fails (a 100 KB
+/// glob of `*` made it panic).
+pub const MAX_GLOB_BYTES: usize = 1024;
+
+/// Most wildcards (`*`, `?`, `[`, `{`) in one glob: each one multiplies the matching work.
+pub const MAX_GLOB_WILDCARDS: usize = 32;
+
+/// Compiles a `plugins` or `reload.hot` glob (`*` never crosses `/`), within the limits
+/// above. A set, not `Glob::compile_matcher`: building a set reports the regex engine's
+/// size limit as an error where the matcher panics.
+pub fn compile_glob(glob: &str) -> Result<globset::GlobSet, String> {
+    if glob.len() > MAX_GLOB_BYTES {
+        return Err(format!(
+            "is {} bytes, over the limit of {MAX_GLOB_BYTES} bytes for a glob",
+            glob.len()
+        ));
+    }
+    let wildcards = glob.matches(['*', '?', '[', '{']).count();
+    if wildcards > MAX_GLOB_WILDCARDS {
+        return Err(format!(
+            "has {wildcards} wildcards, over the limit of {MAX_GLOB_WILDCARDS} for a glob"
+        ));
+    }
+    let parsed = globset::GlobBuilder::new(glob)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map_err(|e| format!("is not a valid glob: {}", e.kind()))?;
+    globset::GlobSetBuilder::new()
+        .add(parsed)
+        .build()
+        .map_err(|e| format!("is too complex to match: {}", e.kind()))
+}
+
+/// A glob as messages show it: at most 60 characters, so a huge one cannot flood them.
+pub fn shown_glob(glob: &str) -> String {
+    match glob.char_indices().nth(60) {
+        Some((at, _)) => format!("{}…", &glob[..at]),
+        None => glob.to_owned(),
+    }
+}
+
 /// `symlinks:` — how symlinks inside plugins are digested (spec/DIGEST.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SymlinkPolicy {
@@ -249,12 +292,12 @@ fn globs(value: &Spanned<Node>, field: &str, base: &str) -> Result<Vec<String>, 
         } else if glob.split('/').any(|c| c == "..") {
             Some("must not contain a `..` component".to_owned())
         } else {
-            None
+            compile_glob(glob).err()
         };
         if let Some(problem) = problem {
             return Err(error_at(
                 item,
-                format!("glob {glob:?} in `{field}` {problem}"),
+                format!("glob {:?} in `{field}` {problem}", shown_glob(glob)),
             ));
         }
         out.push(glob.to_owned());
@@ -713,6 +756,27 @@ severity:                      # per finding kind: error | warning | off
             ok("plugins: [\"..x/*\", \"a..b\"]").plugins,
             ["..x/*", "a..b"]
         );
+    }
+
+    #[test]
+    fn globs_over_the_limits_are_errors_at_their_line_and_shown_short() {
+        let huge = "*".repeat(100_000);
+        let e = err(&format!("plugins:\n  - ok/*\n  - \"{huge}\"\n"));
+        assert_eq!(at(&e), (3, 5));
+        assert!(
+            e.message.contains("100000 bytes, over the limit of 1024"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.len() < 200, "{}", e.message);
+        let e = err(&format!("reload:\n  hot: [\"{}\"]\n", "a?".repeat(33)));
+        assert_eq!(at(&e).0, 2);
+        assert!(e.message.contains("33 wildcards"), "{}", e.message);
+        let e = err("plugins: [\"a/{b,c\"]\n");
+        assert!(e.message.contains("is not a valid glob"), "{}", e.message);
+        assert!(compile_glob(&"*/".repeat(32)).is_ok());
+        assert_eq!(shown_glob("abc"), "abc");
+        assert_eq!(shown_glob(&"é".repeat(61)), format!("{}…", "é".repeat(60)));
     }
 
     #[test]

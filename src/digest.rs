@@ -7,7 +7,7 @@ use gix::bstr::{BStr, BString, ByteSlice};
 use sha2::{Digest as _, Sha256};
 
 use crate::config::SymlinkPolicy;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::source::{Kind, Node, Reader, join};
 
 /// Following more than this many links while resolving one entry is a loop.
@@ -206,7 +206,22 @@ pub fn plugin(
     let mut hasher = Sha256::new();
     let mut records = Vec::new();
     for (i, (rel, path, node)) in sources.iter().enumerate() {
-        let content = reader.read(path.as_bstr(), node, buf)?;
+        let content = match reader.read(path.as_bstr(), node, buf) {
+            // Over the operator's blob limit: no digest can be computed, so the plugin is
+            // rejected. Not cached: the answer depends on the limit, not only the tree.
+            Err(too_large @ Error::BlobTooLarge { .. }) => {
+                return Ok(Outcome {
+                    first,
+                    looked_outside: true,
+                    ..reject(
+                        RejectionKind::UnsupportedEntry,
+                        &path.to_str_lossy(),
+                        too_large.to_string(),
+                    )
+                });
+            }
+            other => other?,
+        };
         if options.read_only {
             continue;
         }
@@ -217,12 +232,12 @@ pub fn plugin(
         hasher.update([0x1f]);
         hasher.update(content.len().to_string().as_bytes());
         hasher.update([0x1f]);
-        hasher.update(content);
+        hasher.update(&content);
         if options.records {
             records.push(Record {
                 path: rel.clone(),
                 size: content.len() as u64,
-                sha256: hex(&Sha256::digest(content)),
+                sha256: hex(&Sha256::digest(&content)),
             });
         }
     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use gix::bstr::{BStr, ByteSlice};
-use globset::{GlobBuilder, GlobMatcher};
+use globset::GlobSet;
 
 use crate::error::{Error, Result};
 use crate::source::{Kind, Node, Reader, join};
@@ -27,7 +27,7 @@ struct Pattern {
     base: String,
     /// How many components below `base` a match has; `None` with `**`.
     depth: Option<usize>,
-    matcher: GlobMatcher,
+    matcher: GlobSet,
 }
 
 fn has_glob_syntax(component: &str) -> bool {
@@ -36,12 +36,13 @@ fn has_glob_syntax(component: &str) -> bool {
 
 fn compile(glob: &str) -> Result<Pattern> {
     let trimmed = glob.trim_end_matches('/');
-    let matcher = GlobBuilder::new(trimmed)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
-        .map_err(|e| Error::Usage(format!("invalid plugins glob `{glob}`: {e}")))?
-        .compile_matcher();
+    // Within the glob limits, and never a panic on a glob too large to compile.
+    let matcher = crate::config::compile_glob(trimmed).map_err(|problem| {
+        Error::Usage(format!(
+            "plugins glob `{}` {problem}",
+            crate::config::shown_glob(glob)
+        ))
+    })?;
     let components: Vec<&str> = trimmed.split('/').filter(|c| !c.is_empty()).collect();
     let literal = components
         .iter()

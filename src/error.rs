@@ -37,6 +37,15 @@ pub enum Error {
     },
     #[error("git: {0}")]
     Git(String),
+    /// A file over the blob size limit (`--max-blob-size`): its digest cannot be computed.
+    #[error("`{path}` is {}{size} bytes, over the {cap}-byte blob size limit (raise it with --max-blob-size or PLUGIN_LOCK_MAX_BLOB_SIZE)", if *at_least { "at least " } else { "" })]
+    BlobTooLarge {
+        path: String,
+        size: u64,
+        /// The size is a lower bound: reading stopped at the limit.
+        at_least: bool,
+        cap: u64,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -91,8 +91,8 @@ kinds! {
         "A symlink points to nothing in the tree."
         "Commit the file the link points to or remove the link (or set `symlinks: as-link`).";
     UnsupportedEntry => "unsupported_entry", Error, contract: true,
-        "A submodule, or a symlink to a directory, where a plugin file or directory should be."
-        "Commit the files themselves: a plugin is a directory of regular files and links to files.";
+        "A submodule, a symlink to a directory, or a file over the blob size limit, where a plugin file or directory should be."
+        "Commit the files themselves: a plugin is a directory of regular files and links to files, each at most the blob size limit (`--max-blob-size`, 64 MiB by default).";
     UnsupportedPath => "unsupported_path", Error, contract: true,
         "A file name that is not UTF-8 or contains a control character."
         "Rename the entry: names must be UTF-8 without control characters.";

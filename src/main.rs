@@ -55,6 +55,9 @@ fn main() -> ExitCode {
         return ExitCode::from(error::exit::USAGE);
     }
     cache::configure(cli.cache, cli.no_cache);
+    if let Some(bytes) = cli.max_blob_size {
+        source::set_max_blob_size(bytes);
+    }
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -43,6 +43,7 @@ pub fn load(reader: &mut Reader<'_>) -> Result<Option<OwnersFile>> {
                     message: format!(
                         "the file is {size} bytes; GitHub does not load a CODEOWNERS file of 3 MB or more"
                     ),
+                    limit: false,
                 };
                 (owners, vec![error], digest::sha256_hex(&[]))
             }
@@ -161,8 +162,11 @@ pub fn check(
                 cf,
                 e.line,
                 format!(
-                    "CODEOWNERS line {} is skipped by GitHub: {}",
-                    e.line, e.message
+                    "CODEOWNERS line {} is skipped by {}: {}",
+                    e.line,
+                    // A limit of ours, not GitHub's: GitHub may apply the line.
+                    if e.limit { "plugin-lock" } else { "GitHub" },
+                    e.message
                 ),
             )
             .column(e.column)

@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use gix::ObjectId;
 use gix::bstr::{BStr, BString, ByteSlice};
@@ -300,6 +302,216 @@ fn worktree_entries(repo: &gix::Repository) -> Result<BTreeMap<BString, Node>> {
     Ok(out)
 }
 
+/// The largest blob read by default: a digest needs each file whole, so one file over
+/// this rejects its plugin instead of growing memory without bound. The operator (not
+/// the repository, which may be hostile) raises it with `--max-blob-size`.
+pub const DEFAULT_MAX_BLOB_SIZE: u64 = 64 * 1024 * 1024;
+
+/// Blobs above this share one memory budget across all threads (the cap, see
+/// [`BigBlobs`]), and the buffer that held one is shrunk back after use: peak blob
+/// memory is workers × this plus one cap, not workers × the largest blob.
+pub const BIG_BLOB_SIZE: u64 = 8 * 1024 * 1024;
+
+static MAX_BLOB_SIZE: AtomicU64 = AtomicU64::new(DEFAULT_MAX_BLOB_SIZE);
+
+/// Bytes of big blobs (over [`BIG_BLOB_SIZE`]) in all threads' buffers together.
+static BIG_BLOBS: BigBlobs = BigBlobs {
+    in_flight: Mutex::new(0),
+    released: Condvar::new(),
+};
+
+/// A byte budget for big blobs: one waits while the others would take the total over the
+/// cap. A single blob is never over the cap (it is rejected first), so one always fits
+/// once the others are done: no wait lasts longer than another thread's read and hash.
+struct BigBlobs {
+    in_flight: Mutex<u64>,
+    released: Condvar,
+}
+
+/// A share of [`BIG_BLOBS`], given back on drop.
+struct Turn(u64);
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        // A poisoned lock only means a thread panicked holding it; the count is still whole.
+        let mut in_flight = BIG_BLOBS
+            .in_flight
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        *in_flight = in_flight.saturating_sub(self.0);
+        BIG_BLOBS.released.notify_all();
+    }
+}
+
+/// Sets the blob cap for the whole process (`--max-blob-size`, read once in main).
+pub fn set_max_blob_size(bytes: u64) {
+    MAX_BLOB_SIZE.store(bytes, Ordering::Relaxed);
+}
+
+pub fn max_blob_size() -> u64 {
+    MAX_BLOB_SIZE.load(Ordering::Relaxed)
+}
+
+/// `--max-blob-size`: bytes, or a number with `K`, `M` or `G` (powers of 1024).
+pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_uppercase()),
+        _ => (t, 'B'),
+    };
+    let shift = match unit {
+        'B' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        _ => return Err(format!("`{text}` is not a size: use bytes, or K, M or G")),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{text}` is not a positive size: use bytes, or K, M or G"))
+}
+
+/// A blob's bytes in the caller's buffer. A big one holds its share of the big-blob
+/// budget until dropped, and then gives the buffer's memory back, so keep it no longer
+/// than needed (never across a wait on another thread).
+pub struct Blob<'b> {
+    buf: &'b mut Vec<u8>,
+    len: usize,
+    turn: Option<Turn>,
+}
+
+impl std::ops::Deref for Blob<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+}
+
+impl AsRef<[u8]> for Blob<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl From<Blob<'_>> for BString {
+    fn from(blob: Blob<'_>) -> BString {
+        BString::from(&*blob)
+    }
+}
+
+impl Drop for Blob<'_> {
+    fn drop(&mut self) {
+        if self.turn.is_some() {
+            // Free the memory before the share, so the next big blob never overlaps it.
+            self.buf.clear();
+            self.buf.shrink_to(BIG_BLOB_SIZE as usize);
+        }
+        self.turn = None;
+    }
+}
+
+/// Waits until `size` more bytes of big blobs fit the budget, when `size` is big.
+fn turn_for(size: u64) -> Option<Turn> {
+    if size <= BIG_BLOB_SIZE {
+        return None;
+    }
+    let budget = max_blob_size();
+    let mut in_flight = BIG_BLOBS
+        .in_flight
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    while *in_flight > 0 && in_flight.saturating_add(size) > budget {
+        in_flight = BIG_BLOBS
+            .released
+            .wait(in_flight)
+            .unwrap_or_else(|poison| poison.into_inner());
+    }
+    *in_flight = in_flight.saturating_add(size);
+    Some(Turn(size))
+}
+
+/// Reads `reader` into `buf` up to `cap` bytes; more is [`Error::BlobTooLarge`]. The
+/// size is whatever the bytes turn out to be, whatever metadata claimed.
+fn read_capped(
+    reader: impl Read,
+    buf: &mut Vec<u8>,
+    path: &BStr,
+    cap: u64,
+    io: impl Fn(std::io::Error) -> Error,
+) -> Result<()> {
+    let start = buf.len();
+    reader
+        .take(cap.saturating_add(1))
+        .read_to_end(buf)
+        .map_err(io)?;
+    let read = (buf.len() - start) as u64;
+    if read > cap {
+        buf.truncate(start);
+        return Err(too_large(path, read, cap, true));
+    }
+    Ok(())
+}
+
+fn too_large(path: &BStr, size: u64, cap: u64, at_least: bool) -> Error {
+    Error::BlobTooLarge {
+        path: path.to_str_lossy().into_owned(),
+        size,
+        at_least,
+        cap,
+    }
+}
+
+/// A reader that fails, rather than ends, after `left` bytes: input past the cap must
+/// never look like the end of the file.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(
+                    "the file grew past the blob size limit",
+                )),
+            };
+        }
+        let want = out
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(out.get_mut(..want).unwrap_or_default())?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Opens a work-tree file for reading only if it is a regular file: never a FIFO (which
+/// would block), a device (endless) or a link swapped in after the walk. `O_NONBLOCK`
+/// keeps even the open from waiting on a FIFO writer; the type is checked on the handle.
+fn open_regular(full: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
+    }
+    let file = options.open(full)?;
+    if !file.metadata()?.file_type().is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, socket or device); git cannot store it",
+        ));
+    }
+    Ok(file)
+}
+
 /// Reads `T` for one thread.
 pub struct Reader<'a> {
     snap: &'a Snapshot,
@@ -474,38 +686,75 @@ impl<'a> Reader<'a> {
     }
 
     /// The bytes `T` stores for a file or link entry (a link's target string), read into
-    /// `buf` (reused across calls: one buffer per thread).
-    pub fn read<'b>(&mut self, path: &BStr, node: &Node, buf: &'b mut Vec<u8>) -> Result<&'b [u8]> {
+    /// `buf` (reused across calls: one buffer per thread). Over [`max_blob_size`] is
+    /// [`Error::BlobTooLarge`], known from the object header before anything is read.
+    pub fn read<'b>(&mut self, path: &BStr, node: &Node, buf: &'b mut Vec<u8>) -> Result<Blob<'b>> {
+        self.read_within(path, node, buf, max_blob_size())
+    }
+
+    /// [`Reader::read`] with the caller's own limit `cap` (the lock, CODEOWNERS and the
+    /// configuration have theirs, whatever the blob limit says).
+    fn read_within<'b>(
+        &mut self,
+        path: &BStr,
+        node: &Node,
+        buf: &'b mut Vec<u8>,
+        cap: u64,
+    ) -> Result<Blob<'b>> {
         buf.clear();
         if let Some(id) = node.id {
-            let data = self
+            let size = self.size(path, node)?;
+            if size > cap {
+                return Err(too_large(path, size, cap, false));
+            }
+            let turn = turn_for(size);
+            let found = self
                 .repo
                 .objects
                 .try_find(&id, buf)
                 .map_err(|e| Error::Git(format!("reading {path}: {e}")))?
                 .ok_or_else(|| Error::Git(format!("object {id} of `{path}` is missing")))?;
-            return Ok(data.data);
+            let (at, len) = (found.data.as_ptr(), found.data.len());
+            // gix decodes into `buf`; anything else would break the memory bound.
+            if at != buf.as_ptr() || len > buf.len() {
+                return Err(Error::Internal(format!(
+                    "`{path}` was not read into the blob buffer"
+                )));
+            }
+            return Ok(Blob { buf, len, turn });
         }
         let full = self.disk_path(path)?;
         let io = |source| Error::Io {
             path: full.clone(),
             source,
         };
-        if node.kind == Kind::Link {
-            let on_disk = std::fs::symlink_metadata(&full).map_err(io)?;
-            if !on_disk.file_type().is_symlink() {
-                // A link checked out as a file (`core.symlinks=false`): the file is the target.
-                buf.extend_from_slice(&std::fs::read(&full).map_err(io)?);
-                return Ok(&buf[..]);
-            }
+        let on_disk = std::fs::symlink_metadata(&full).map_err(io)?;
+        if node.kind == Kind::Link && on_disk.file_type().is_symlink() {
             let target = std::fs::read_link(&full).map_err(io)?;
             let target = gix::path::into_bstr(target).map_err(|e| Error::Usage(e.to_string()))?;
             buf.extend_from_slice(&gix::path::to_unix_separators_on_windows(target));
-            return Ok(&buf[..]);
+            let len = buf.len();
+            return Ok(Blob {
+                buf,
+                len,
+                turn: None,
+            });
         }
-        let file = std::fs::File::open(&full).map_err(io)?;
-        self.convert_to_git(path, file, buf)?;
-        Ok(&buf[..])
+        if on_disk.len() > cap {
+            return Err(too_large(path, on_disk.len(), cap, false));
+        }
+        // The size on disk only picks the turn; the read itself is capped, since a file
+        // can grow (or lie) after it was measured.
+        let turn = turn_for(on_disk.len());
+        let file = open_regular(&full).map_err(io)?;
+        if node.kind == Kind::Link {
+            // A link checked out as a file (`core.symlinks=false`): the file is the target.
+            read_capped(file, buf, path, cap, io)?;
+        } else {
+            self.convert_to_git(path, file, buf, cap)?;
+        }
+        let len = buf.len();
+        Ok(Blob { buf, len, turn })
     }
 
     /// Reads a regular file at `path` whole, unless it is over `cap` bytes.
@@ -557,7 +806,11 @@ impl<'a> Reader<'a> {
             return Ok(Some(FileRead::TooLarge(size)));
         }
         let mut buf = Vec::new();
-        let bytes = self.read(path, &node, &mut buf)?.to_vec();
+        let bytes = match self.read_within(path, &node, &mut buf, cap as u64) {
+            Ok(blob) => blob.to_vec(),
+            Err(Error::BlobTooLarge { size, .. }) => return Ok(Some(FileRead::TooLarge(size))),
+            Err(e) => return Err(e),
+        };
         if bytes.len() > cap {
             return Ok(Some(FileRead::TooLarge(bytes.len() as u64)));
         }
@@ -580,6 +833,7 @@ impl<'a> Reader<'a> {
         path: &BStr,
         file: std::fs::File,
         buf: &mut Vec<u8>,
+        cap: u64,
     ) -> Result<()> {
         if self.pipeline.is_none() {
             let pipeline = self
@@ -597,17 +851,24 @@ impl<'a> Reader<'a> {
             source,
         };
         use gix::filter::plumbing::pipeline::convert::ToGitOutcome;
+        // The input is capped too (a conversion may shrink it, so capping only the output
+        // could pass a truncated file), and a clean filter may buffer all of it.
+        let input = Capped {
+            inner: file,
+            left: cap,
+        };
         match pipeline
-            .convert_to_git(file, &rel, index)
+            .convert_to_git(input, &rel, index)
             .map_err(|e| Error::Git(format!("converting {path}: {}", chain(&e))))?
         {
-            ToGitOutcome::Unchanged(mut r) => {
-                r.read_to_end(buf).map_err(io)?;
+            ToGitOutcome::Unchanged(r) => read_capped(r, buf, path, cap, io)?,
+            ToGitOutcome::Buffer(b) => {
+                if b.len() as u64 > cap {
+                    return Err(too_large(path, b.len() as u64, cap, true));
+                }
+                buf.extend_from_slice(b);
             }
-            ToGitOutcome::Buffer(b) => buf.extend_from_slice(b),
-            ToGitOutcome::Process(mut r) => {
-                r.read_to_end(buf).map_err(io)?;
-            }
+            ToGitOutcome::Process(r) => read_capped(r, buf, path, cap, io)?,
         }
         Ok(())
     }
@@ -727,5 +988,68 @@ impl Snapshot {
             .into_iter()
             .map(|r| r.ok_or_else(|| Error::Internal("a work item was not done".into())))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_bytes_or_binary_units() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("1K"), Ok(1024));
+        assert_eq!(parse_size("64m"), Ok(64 << 20));
+        assert_eq!(parse_size(" 2G "), Ok(2 << 30));
+        for bad in ["", "0", "-1", "1T", "M", "1.5M", "99999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn capped_reads_fail_past_the_cap_instead_of_ending() {
+        let mut out = Vec::new();
+        let mut r = Capped {
+            inner: &b"abcdef"[..],
+            left: 6,
+        };
+        assert_eq!(r.read_to_end(&mut out).map(|_| out.len()).ok(), Some(6));
+        let mut r = Capped {
+            inner: &b"abcdefg"[..],
+            left: 6,
+        };
+        assert!(r.read_to_end(&mut Vec::new()).is_err());
+        let mut buf = b"keep".to_vec();
+        let e = read_capped(&b"0123456789"[..], &mut buf, BStr::new("f"), 4, |e| {
+            Error::Io {
+                path: "f".into(),
+                source: e,
+            }
+        });
+        assert!(matches!(
+            e,
+            Err(Error::BlobTooLarge {
+                size: 5,
+                at_least: true,
+                ..
+            })
+        ));
+        assert_eq!(buf, b"keep");
+    }
+
+    #[test]
+    fn big_blobs_share_the_budget_and_a_lone_one_always_fits() {
+        // Smaller than the default cap: two fit together, a third waits for a release.
+        let size = DEFAULT_MAX_BLOB_SIZE / 2;
+        let (a, b) = (turn_for(size), turn_for(size));
+        assert!(a.is_some() && b.is_some());
+        assert!(turn_for(BIG_BLOB_SIZE).is_none());
+        let waiter = std::thread::spawn(move || turn_for(size).map(|t| t.0));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!waiter.is_finished());
+        drop(a);
+        assert_eq!(waiter.join().ok().flatten(), Some(size));
+        drop(b);
+        assert_eq!(*BIG_BLOBS.in_flight.lock().unwrap(), 0);
     }
 }

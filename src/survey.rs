@@ -114,12 +114,18 @@ fn holders(plugin_dirs: &[&str]) -> HashSet<String> {
 fn ownership_of(owners: &CodeOwners, mut files: Vec<(String, Option<usize>)>) -> PluginOwnership {
     files.sort();
     let mut out = PluginOwnership::default();
+    // Sets, not scans of `out.owners`: a line may list hundreds of owners and a plugin
+    // may have many files; each rule's owners are merged once.
+    let mut merged_rules = std::collections::HashSet::new();
+    let mut seen = std::collections::HashSet::new();
     for (path, winner) in files {
-        match winner.and_then(|w| owners.rule_at(w)) {
-            Some(rule) if !rule.owners.is_empty() => {
-                for o in &rule.owners {
-                    if !out.owners.contains(o) {
-                        out.owners.push(o.clone());
+        match winner.and_then(|w| owners.rule_at(w).map(|rule| (w, rule))) {
+            Some((w, rule)) if !rule.owners.is_empty() => {
+                if merged_rules.insert(w) {
+                    for o in &rule.owners {
+                        if seen.insert(o.as_str()) {
+                            out.owners.push(o.clone());
+                        }
                     }
                 }
             }

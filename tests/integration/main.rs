@@ -11,6 +11,7 @@ mod hook;
 mod owners;
 mod security_base;
 mod security_cache;
+mod security_limits;
 mod security_writes;
 mod snapshots;
 mod sources;
