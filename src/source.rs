@@ -310,6 +310,11 @@ pub struct Reader<'a> {
     )>,
 }
 
+/// The longest path (in bytes, relative to the directory walked) that [`Reader::walk`]
+/// follows: PATH_MAX on Linux, so no loader could open a longer one; it also bounds how
+/// deep a walk goes (a crafted tree can nest 100,000 directories in a few kilobytes).
+pub const MAX_PATH_BYTES: usize = 4096;
+
 /// `a/b` + `c` → `a/b/c`; `` + `c` → `c`.
 pub fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() {
@@ -317,6 +322,45 @@ pub fn join(dir: &str, name: &str) -> String {
     } else {
         format!("{dir}/{name}")
     }
+}
+
+/// [`join`] on bytes.
+pub fn join_bytes(dir: &[u8], name: &[u8]) -> BString {
+    let mut out = BString::from(Vec::with_capacity(dir.len() + 1 + name.len()));
+    if !dir.is_empty() {
+        out.extend_from_slice(dir);
+        out.push(b'/');
+    }
+    out.extend_from_slice(name);
+    out
+}
+
+/// A tree path as text that names it unambiguously: UTF-8 as it is; a path that is not
+/// UTF-8 with each invalid byte as `\xNN` and each backslash doubled, so two distinct
+/// such paths never show alike (and never as U+FFFD, which a real name can hold).
+pub fn shown(path: &[u8]) -> std::borrow::Cow<'_, str> {
+    if let Ok(text) = std::str::from_utf8(path) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(path.len() + 8);
+    for chunk in path.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether a path component can be part of a lock key or a digest record: UTF-8 without
+/// control characters (spec/DIGEST.md step 3).
+pub fn portable_name(name: &[u8]) -> bool {
+    std::str::from_utf8(name).is_ok_and(|s| !s.chars().any(|c| c <= '\u{1f}' || c == '\u{7f}'))
 }
 
 impl<'a> Reader<'a> {
@@ -418,47 +462,88 @@ impl<'a> Reader<'a> {
     }
 
     /// Every non-directory entry below `dir`, as paths relative to `dir`, in no set order.
-    pub fn walk(&mut self, dir: &BStr, node: &Node, out: &mut Vec<(BString, Node)>) -> Result<()> {
+    /// Returns the first path (relative to `dir`) that is longer than
+    /// [`MAX_PATH_BYTES`], if any: the walk stops there, and the caller decides what a
+    /// truncated walk means. The work is linear in the bytes of the paths returned (one
+    /// shared path buffer, not a copy per level), and the cap bounds the depth.
+    pub fn walk(
+        &mut self,
+        dir: &BStr,
+        node: &Node,
+        out: &mut Vec<(BString, Node)>,
+    ) -> Result<Option<BString>> {
         match &self.snap.tree {
             TreeData::Git(_) => {
                 let Some(root) = node.id else {
-                    return Ok(());
+                    return Ok(None);
                 };
-                let mut stack: Vec<(BString, ObjectId)> = vec![(BString::default(), root)];
-                while let Some((rel, id)) = stack.pop() {
-                    let tree = self.repo.find_tree(id).map_err(|e| Error::git(&e))?;
-                    let decoded = tree.decode().map_err(|e| Error::Git(e.to_string()))?;
-                    for e in &decoded.entries {
-                        let mut path = rel.clone();
-                        if !path.is_empty() {
-                            path.push(b'/');
-                        }
-                        path.extend_from_slice(e.filename);
-                        let kind = kind_of(e.mode);
-                        if kind == Kind::Dir {
-                            stack.push((path, e.oid.to_owned()));
-                        } else {
-                            out.push((
-                                path,
-                                Node {
-                                    kind,
-                                    id: Some(e.oid.to_owned()),
-                                },
-                            ));
-                        }
+                // One frame per directory being listed: its entries, the next one to
+                // visit, and the length of `path` before its name was appended.
+                struct Frame {
+                    entries: Vec<(BString, Kind, ObjectId)>,
+                    next: usize,
+                    path_len: usize,
+                }
+                let mut path = BString::default();
+                let mut stack = vec![Frame {
+                    entries: self.tree_entries(root)?,
+                    next: 0,
+                    path_len: 0,
+                }];
+                while let Some(frame) = stack.last_mut() {
+                    // `path` is the top frame's directory (empty at the top).
+                    let Some((name, kind, id)) = frame.entries.get(frame.next) else {
+                        path.truncate(frame.path_len);
+                        stack.pop();
+                        continue;
+                    };
+                    frame.next += 1;
+                    let (kind, id) = (*kind, *id);
+                    let dir_len = path.len();
+                    if dir_len > 0 {
+                        path.push(b'/');
+                    }
+                    path.extend_from_slice(name);
+                    if path.len() > MAX_PATH_BYTES {
+                        return Ok(Some(path));
+                    }
+                    if kind == Kind::Dir {
+                        let entries = self.tree_entries(id)?;
+                        stack.push(Frame {
+                            entries,
+                            next: 0,
+                            path_len: dir_len,
+                        });
+                    } else {
+                        out.push((path.clone(), Node { kind, id: Some(id) }));
+                        path.truncate(dir_len);
                     }
                 }
-                Ok(())
+                Ok(None)
             }
             TreeData::Flat(entries) => {
                 let prefix = dir_prefix(dir);
-                out.extend(
-                    range_prefix(entries, &prefix)
-                        .map(|(path, node)| (path[prefix.len()..].into(), node.clone())),
-                );
-                Ok(())
+                for (path, node) in range_prefix(entries, &prefix) {
+                    let rel = &path[prefix.len()..];
+                    if rel.len() > MAX_PATH_BYTES {
+                        return Ok(Some(rel.into()));
+                    }
+                    out.push((rel.into(), node.clone()));
+                }
+                Ok(None)
             }
         }
+    }
+
+    /// The entries of the git tree `id`: name, kind and object id.
+    fn tree_entries(&mut self, id: ObjectId) -> Result<Vec<(BString, Kind, ObjectId)>> {
+        let tree = self.repo.find_tree(id).map_err(|e| Error::git(&e))?;
+        let decoded = tree.decode().map_err(|e| Error::Git(e.to_string()))?;
+        Ok(decoded
+            .entries
+            .iter()
+            .map(|e| (e.filename.to_owned(), kind_of(e.mode), e.oid.to_owned()))
+            .collect())
     }
 
     /// The size of a file's content as `T` stores it, without reading it where possible.
