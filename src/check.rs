@@ -1,7 +1,7 @@
 //! The check: what one tree says about its plugins (the inventory) and what is wrong
 //! with it (the findings). `verify`, `list` and `update` are views of this.
 
-use gix::bstr::BStr;
+use gix::bstr::{BStr, ByteSlice};
 
 use crate::cache::Cache;
 use crate::config::{self, Config};
@@ -240,19 +240,22 @@ fn compute(
         cacheable: false,
         bytecode: digest::Bytecode::default(),
     };
+    if !plugin.same_id.is_empty() {
+        // Which of them a lock entry means cannot be told: neither is checked against it.
+        let this = match plugin.raw_dir.to_str() {
+            Ok(_) => format!("`{}`", plugin.dir),
+            Err(_) => format!("`{}` (not UTF-8, shown escaped)", plugin.dir),
+        };
+        return Ok(refuse(format!(
+            "plugin directories {this} and {} both have the id `{}`; rename one of them",
+            plugin.same_id.join(", "),
+            plugin.id
+        )));
+    }
     if plugin.bad_name {
         return Ok(refuse(format!(
             "plugin directory `{}` has a path component that is not UTF-8 or contains a control character; such a name cannot be a lock key",
-            plugin.dir.escape_debug()
-        )));
-    }
-    if !plugin.same_id.is_empty() {
-        // Which of them a lock entry means cannot be told: neither is checked against it.
-        return Ok(refuse(format!(
-            "plugin directories `{}` and `{}` both have the id `{}`; rename one of them",
-            plugin.dir.escape_debug(),
-            plugin.same_id.join("`, `").escape_debug(),
-            plugin.id.escape_debug()
+            plugin.dir
         )));
     }
     let outcome = digest::plugin(

@@ -23,8 +23,8 @@ pub struct Plugin {
     /// Set when some component of the directory's path cannot be part of a lock key
     /// (not UTF-8, control characters): the plugin is `unsupported_path`.
     pub bad_name: bool,
-    /// Other directories whose id would be the same text (see [`plugins`]): the plugin
-    /// is rejected rather than one of them silently chosen.
+    /// Other directories whose id would be the same text (see [`plugins`]), each quoted
+    /// and described: the plugin is rejected rather than one of them silently chosen.
     pub same_id: Vec<String>,
 }
 
@@ -158,7 +158,14 @@ pub fn plugins(reader: &mut Reader<'_>, globs: &[String], lock: &str) -> Result<
     let mut out = Vec::with_capacity(by_id.len());
     for (_, mut group) in by_id {
         if group.len() > 1 {
-            let dirs: Vec<String> = group.iter().map(|p| shown(&p.raw_dir).into_owned()).collect();
+            // Each named so that people can tell them apart although they read alike.
+            let dirs: Vec<String> = group
+                .iter()
+                .map(|p| match p.raw_dir.to_str() {
+                    Ok(_) => format!("`{}`", p.dir),
+                    Err(_) => format!("`{}` (not UTF-8, shown escaped)", p.dir),
+                })
+                .collect();
             for (i, p) in group.iter_mut().enumerate() {
                 p.same_id = dirs
                     .iter()
