@@ -611,7 +611,12 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
 /// whatever the source says, PEP 552) and `.pyc`/`.pyo` beside the sources, while
 /// spec/DIGEST.md leaves most of them out of the digest.
 fn bytecode_finding(p: &PluginState) -> Finding {
-    let files: Vec<String> = p.bytecode.listed.iter().map(|rel| join(&p.dir, rel)).collect();
+    let files: Vec<String> = p
+        .bytecode
+        .listed
+        .iter()
+        .map(|rel| join(&p.dir, rel))
+        .collect();
     let more = p.bytecode.count.saturating_sub(files.len());
     let mut listed = files
         .iter()

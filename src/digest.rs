@@ -222,7 +222,9 @@ pub fn plugin(
                 return Ok(stop(
                     Err(Rejection {
                         kind: RejectionKind::UnsupportedEntry,
-                        message: format!("`{shown_path}` is a submodule; a plugin cannot contain one"),
+                        message: format!(
+                            "`{shown_path}` is a submodule; a plugin cannot contain one"
+                        ),
                         path: shown_path,
                     }),
                     resolver.looked_outside,
@@ -386,7 +388,9 @@ fn check_name(rel: &BStr) -> std::result::Result<&str, &'static str> {
 
 /// The components of a `/`-separated path, empty ones dropped.
 fn components(path: &[u8]) -> Vec<&[u8]> {
-    path.split(|b| *b == b'/').filter(|c| !c.is_empty()).collect()
+    path.split(|b| *b == b'/')
+        .filter(|c| !c.is_empty())
+        .collect()
 }
 
 /// `as-link`: only an absolute target or one that climbs out of the plugin is rejected.
@@ -470,7 +474,11 @@ impl<'r, 'a> Resolver<'r, 'a> {
 
     /// A link's target string, unless it is longer than any system resolves: that is
     /// known from the object's header, so a huge blob is never read.
-    fn target(&mut self, path: &BStr, node: &Node) -> Result<std::result::Result<BString, Rejection>> {
+    fn target(
+        &mut self,
+        path: &BStr,
+        node: &Node,
+    ) -> Result<std::result::Result<BString, Rejection>> {
         let size = self.reader.size(path, node)?;
         if size > MAX_LINK_TARGET {
             let link = shown(path).into_owned();
@@ -514,7 +522,11 @@ impl<'r, 'a> Resolver<'r, 'a> {
     }
 
     /// The entry `name` inside the directory at the end of `segs` (the root when empty).
-    fn child(&mut self, segs: &[Seg], name: &[u8]) -> Result<std::result::Result<Option<Node>, Stop>> {
+    fn child(
+        &mut self,
+        segs: &[Seg],
+        name: &[u8],
+    ) -> Result<std::result::Result<Option<Node>, Stop>> {
         if let Err(stop) = self.spend(1) {
             return Ok(Err(stop));
         }
@@ -522,7 +534,11 @@ impl<'r, 'a> Resolver<'r, 'a> {
             Some(seg) => seg.node.clone(),
             None => match &self.plugin_segs {
                 Some((root, _)) => root.clone(),
-                None => return Err(crate::error::Error::Internal("link resolver without a root".into())),
+                None => {
+                    return Err(crate::error::Error::Internal(
+                        "link resolver without a root".into(),
+                    ));
+                }
             },
         };
         if let Some(id) = parent.id {
@@ -549,9 +565,10 @@ impl<'r, 'a> Resolver<'r, 'a> {
     /// The path of the link's directory, resolved (no link in it: `T` stores none).
     fn base_of(&mut self, link: &BStr) -> Result<std::result::Result<Vec<Seg>, Stop>> {
         if self.plugin_segs.is_none() {
-            let root = self.reader.lookup(BStr::new(""))?.ok_or_else(|| {
-                crate::error::Error::Internal("the tree has no root".into())
-            })?;
+            let root = self
+                .reader
+                .lookup(BStr::new(""))?
+                .ok_or_else(|| crate::error::Error::Internal("the tree has no root".into()))?;
             self.plugin_segs = Some((root, Vec::new()));
             let mut segs = Vec::new();
             for name in self.plugin.clone() {
@@ -813,10 +830,26 @@ mod tests {
 
     #[test]
     fn as_link_checks_are_lexical() {
-        assert!(check_as_link("plugins/p", "plugins/p/l", BStr::new("/etc")).is_some());
-        assert!(check_as_link("plugins/p", "plugins/p/l", BStr::new("../q/x")).is_some());
-        assert!(check_as_link("plugins/p", "plugins/p/a/b/l", BStr::new("../../x")).is_none());
-        assert!(check_as_link("plugins/p", "plugins/p/l", BStr::new("missing/")).is_none());
+        assert!(check_as_link(b"plugins/p", b"plugins/p/l", BStr::new("/etc")).is_some());
+        assert!(check_as_link(b"plugins/p", b"plugins/p/l", BStr::new("../q/x")).is_some());
+        assert!(check_as_link(b"plugins/p", b"plugins/p/a/b/l", BStr::new("../../x")).is_none());
+        assert!(check_as_link(b"plugins/p", b"plugins/p/l", BStr::new("missing/")).is_none());
+    }
+
+    #[test]
+    fn bytecode_is_step_2_and_pyo() {
+        assert!(is_bytecode(BStr::new("a/__pycache__/x.txt")));
+        assert!(is_bytecode(BStr::new("old.pyo")));
+        assert!(is_bytecode(BStr::new("x.pyc")));
+        assert!(!is_bytecode(BStr::new("x.py")));
+    }
+
+    #[test]
+    fn non_utf8_paths_are_shown_unambiguously() {
+        assert_eq!(shown(b"p\xff"), "p\\xff");
+        assert_eq!(shown(b"a\\b\xff"), "a\\\\b\\xff");
+        assert_eq!(shown("p\u{fffd}".as_bytes()), "p\u{fffd}");
+        assert_eq!(shown(b"a\\b"), "a\\b", "UTF-8 stays as it is");
     }
 
     #[test]

@@ -115,7 +115,11 @@ pub fn plugins(reader: &mut Reader<'_>, globs: &[String], lock: &str) -> Result<
         if base.kind != Kind::Dir {
             continue;
         }
-        let base_bad = !pattern.base.split('/').filter(|c| !c.is_empty()).all(|c| portable_name(c.as_bytes()));
+        let base_bad = !pattern
+            .base
+            .split('/')
+            .filter(|c| !c.is_empty())
+            .all(|c| portable_name(c.as_bytes()));
         let mut stack = vec![(BString::from(pattern.base.as_str()), base, 0usize, base_bad)];
         while let Some((dir, node, depth, dir_bad)) = stack.pop() {
             for (name, child) in reader.children(dir.as_bstr(), &node)? {
