@@ -300,6 +300,12 @@ fn worktree_entries(repo: &gix::Repository) -> Result<BTreeMap<BString, Node>> {
     Ok(out)
 }
 
+/// One git tree's entries for [`Reader::walk`]: name ranges into `names`, kind, id.
+struct TreeEntries {
+    names: Vec<u8>,
+    entries: Vec<(usize, usize, Kind, ObjectId)>,
+}
+
 /// Reads `T` for one thread.
 pub struct Reader<'a> {
     snap: &'a Snapshot,
@@ -480,37 +486,36 @@ impl<'a> Reader<'a> {
                 // One frame per directory being listed: its entries, the next one to
                 // visit, and the length of `path` before its name was appended.
                 struct Frame {
-                    entries: Vec<(BString, Kind, ObjectId)>,
+                    tree: TreeEntries,
                     next: usize,
                     path_len: usize,
                 }
                 let mut path = BString::default();
                 let mut stack = vec![Frame {
-                    entries: self.tree_entries(root)?,
+                    tree: self.tree_entries(root)?,
                     next: 0,
                     path_len: 0,
                 }];
                 while let Some(frame) = stack.last_mut() {
                     // `path` is the top frame's directory (empty at the top).
-                    let Some((name, kind, id)) = frame.entries.get(frame.next) else {
+                    let Some(&(start, end, kind, id)) = frame.tree.entries.get(frame.next) else {
                         path.truncate(frame.path_len);
                         stack.pop();
                         continue;
                     };
                     frame.next += 1;
-                    let (kind, id) = (*kind, *id);
                     let dir_len = path.len();
                     if dir_len > 0 {
                         path.push(b'/');
                     }
-                    path.extend_from_slice(name);
+                    path.extend_from_slice(&frame.tree.names[start..end]);
                     if path.len() > MAX_PATH_BYTES {
                         return Ok(Some(path));
                     }
                     if kind == Kind::Dir {
-                        let entries = self.tree_entries(id)?;
+                        let tree = self.tree_entries(id)?;
                         stack.push(Frame {
-                            entries,
+                            tree,
                             next: 0,
                             path_len: dir_len,
                         });
@@ -535,15 +540,22 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The entries of the git tree `id`: name, kind and object id.
-    fn tree_entries(&mut self, id: ObjectId) -> Result<Vec<(BString, Kind, ObjectId)>> {
+    /// The entries of the git tree `id`, their names in one buffer (one allocation per
+    /// tree, not per entry).
+    fn tree_entries(&mut self, id: ObjectId) -> Result<TreeEntries> {
         let tree = self.repo.find_tree(id).map_err(|e| Error::git(&e))?;
         let decoded = tree.decode().map_err(|e| Error::Git(e.to_string()))?;
-        Ok(decoded
-            .entries
-            .iter()
-            .map(|e| (e.filename.to_owned(), kind_of(e.mode), e.oid.to_owned()))
-            .collect())
+        let mut out = TreeEntries {
+            names: Vec::with_capacity(decoded.entries.iter().map(|e| e.filename.len()).sum()),
+            entries: Vec::with_capacity(decoded.entries.len()),
+        };
+        for e in &decoded.entries {
+            let start = out.names.len();
+            out.names.extend_from_slice(e.filename);
+            out.entries
+                .push((start, out.names.len(), kind_of(e.mode), e.oid.to_owned()));
+        }
+        Ok(out)
     }
 
     /// The size of a file's content as `T` stores it, without reading it where possible.
