@@ -8,7 +8,9 @@ use sha2::{Digest as _, Sha256};
 
 use crate::config::SymlinkPolicy;
 use crate::error::Result;
-use crate::source::{Kind, Node, Reader, join, join_bytes, shown};
+use crate::source::{
+    Cut, Kind, MAX_PATH_BYTES, MAX_WALK_ENTRIES, Node, Reader, join, join_bytes, shown,
+};
 
 /// Following more than this many links while resolving one entry is a loop.
 const MAX_LINKS: u32 = 40;
@@ -168,19 +170,33 @@ pub fn plugin(
     let mut entries = Vec::new();
     let too_long = reader.walk(dir, node, &mut entries)?;
     let bytecode = Bytecode::of(&entries);
-    if let Some(rel) = too_long {
-        let shown_rel = shown(&rel[..rel.len().min(120)]).into_owned();
-        return Ok(Outcome {
-            bytecode,
-            ..reject(
-                RejectionKind::UnsupportedPath,
-                &join(&dir_shown, &shown_rel),
-                format!(
-                    "`{shown_rel}…` is a path of more than {} bytes inside the plugin (PATH_MAX); no loader could open it",
-                    crate::source::MAX_PATH_BYTES
-                ),
-            )
-        });
+    match too_long {
+        None => {}
+        Some(Cut::TooLong(rel)) => {
+            let shown_rel = shown(&rel[..rel.len().min(120)]).into_owned();
+            return Ok(Outcome {
+                bytecode,
+                ..reject(
+                    RejectionKind::UnsupportedPath,
+                    &join(&dir_shown, &shown_rel),
+                    format!(
+                        "`{shown_rel}…` is a path of more than {MAX_PATH_BYTES} bytes inside the plugin (PATH_MAX); no loader could open it"
+                    ),
+                )
+            });
+        }
+        Some(Cut::TooMany) => {
+            return Ok(Outcome {
+                bytecode,
+                ..reject(
+                    RejectionKind::UnsupportedEntry,
+                    &dir_shown,
+                    format!(
+                        "plugin directory `{dir_shown}` has more than {MAX_WALK_ENTRIES} entries (git trees can repeat a subtree without bound); plugin-lock does not list that many"
+                    ),
+                )
+            });
+        }
     }
     entries.retain(|(rel, _)| !excluded(rel.as_bstr()));
     entries.sort_by(|a, b| record_order(a.0.as_bstr(), b.0.as_bstr()));
@@ -731,12 +747,12 @@ impl<'r, 'a> Resolver<'r, 'a> {
             if !self.within_plugin(&built) {
                 self.looked_outside = true;
             }
-            if path_len(&built) > crate::source::MAX_PATH_BYTES {
+            if path_len(&built) > MAX_PATH_BYTES {
                 return Ok(Err((
                     RejectionKind::SymlinkLoop,
                     Some(format!(
                         "resolving it builds a path of more than {} bytes (PATH_MAX)",
-                        crate::source::MAX_PATH_BYTES
+                        MAX_PATH_BYTES
                     )),
                 )));
             }

@@ -4,7 +4,7 @@
 //! A [`Snapshot`] is shared by all threads; each thread reads through its own
 //! [`Reader`] (a thread-local gix handle and, for the work tree, its filter pipeline).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -321,6 +321,20 @@ pub struct Reader<'a> {
 /// deep a walk goes (a crafted tree can nest 100,000 directories in a few kilobytes).
 pub const MAX_PATH_BYTES: usize = 4096;
 
+/// The most entries (files and directories) one [`Reader::walk`] lists. Git trees share
+/// subtrees by id, so ten small trees can describe 10^10 paths; no real plugin comes
+/// near this (the listing costs ~100 bytes an entry).
+pub const MAX_WALK_ENTRIES: usize = 250_000;
+
+/// Why a [`Reader::walk`] stopped before listing everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cut {
+    /// A path (relative to the walked directory) longer than [`MAX_PATH_BYTES`].
+    TooLong(BString),
+    /// More than [`MAX_WALK_ENTRIES`] entries.
+    TooMany,
+}
+
 /// `a/b` + `c` → `a/b/c`; `` + `c` → `c`.
 pub fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() {
@@ -468,16 +482,16 @@ impl<'a> Reader<'a> {
     }
 
     /// Every non-directory entry below `dir`, as paths relative to `dir`, in no set order.
-    /// Returns the first path (relative to `dir`) that is longer than
-    /// [`MAX_PATH_BYTES`], if any: the walk stops there, and the caller decides what a
-    /// truncated walk means. The work is linear in the bytes of the paths returned (one
+    /// Stops at the first path (relative to `dir`) longer than [`MAX_PATH_BYTES`], or
+    /// past [`MAX_WALK_ENTRIES`] entries, and says which ([`Cut`]); the caller decides
+    /// what a truncated walk means. The work is linear in the bytes of the paths returned (one
     /// shared path buffer, not a copy per level), and the cap bounds the depth.
     pub fn walk(
         &mut self,
         dir: &BStr,
         node: &Node,
         out: &mut Vec<(BString, Node)>,
-    ) -> Result<Option<BString>> {
+    ) -> Result<Option<Cut>> {
         match &self.snap.tree {
             TreeData::Git(_) => {
                 let Some(root) = node.id else {
@@ -486,13 +500,16 @@ impl<'a> Reader<'a> {
                 // One frame per directory being listed: its entries, the next one to
                 // visit, and the length of `path` before its name was appended.
                 struct Frame {
-                    tree: TreeEntries,
+                    tree: std::rc::Rc<TreeEntries>,
                     next: usize,
                     path_len: usize,
                 }
                 let mut path = BString::default();
+                let mut seen = 0usize;
+                // Trees by id: a tree that repeats a subtree reads it once.
+                let mut trees: HashMap<ObjectId, std::rc::Rc<TreeEntries>> = HashMap::new();
                 let mut stack = vec![Frame {
-                    tree: self.tree_entries(root)?,
+                    tree: self.tree_entries_memo(root, &mut trees)?,
                     next: 0,
                     path_len: 0,
                 }];
@@ -510,10 +527,14 @@ impl<'a> Reader<'a> {
                     }
                     path.extend_from_slice(&frame.tree.names[start..end]);
                     if path.len() > MAX_PATH_BYTES {
-                        return Ok(Some(path));
+                        return Ok(Some(Cut::TooLong(path)));
+                    }
+                    seen += 1;
+                    if seen > MAX_WALK_ENTRIES {
+                        return Ok(Some(Cut::TooMany));
                     }
                     if kind == Kind::Dir {
-                        let tree = self.tree_entries(id)?;
+                        let tree = self.tree_entries_memo(id, &mut trees)?;
                         stack.push(Frame {
                             tree,
                             next: 0,
@@ -531,13 +552,26 @@ impl<'a> Reader<'a> {
                 for (path, node) in range_prefix(entries, &prefix) {
                     let rel = &path[prefix.len()..];
                     if rel.len() > MAX_PATH_BYTES {
-                        return Ok(Some(rel.into()));
+                        return Ok(Some(Cut::TooLong(rel.into())));
                     }
                     out.push((rel.into(), node.clone()));
                 }
                 Ok(None)
             }
         }
+    }
+
+    fn tree_entries_memo(
+        &mut self,
+        id: ObjectId,
+        trees: &mut HashMap<ObjectId, std::rc::Rc<TreeEntries>>,
+    ) -> Result<std::rc::Rc<TreeEntries>> {
+        if let Some(tree) = trees.get(&id) {
+            return Ok(tree.clone());
+        }
+        let tree = std::rc::Rc::new(self.tree_entries(id)?);
+        trees.insert(id, tree.clone());
+        Ok(tree)
     }
 
     /// The entries of the git tree `id`, their names in one buffer (one allocation per

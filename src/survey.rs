@@ -324,11 +324,13 @@ impl Walk<'_> {
 }
 
 /// Every non-directory entry below `dir`, as repository paths (no recursion: the
-/// reader walks with a stack of its own).
+/// reader walks with a stack of its own). A walk cut short (a path over PATH_MAX, a tree
+/// that repeats subtrees past the entry limit) gives none: the digest rejects such a
+/// plugin, and tallying a partial list would cost the time the limit saves.
 fn files_below(reader: &mut Reader<'_>, dir: &str, node: &Node) -> Result<Vec<String>> {
     let mut entries = Vec::new();
-    if node.kind == Kind::Dir {
-        reader.walk(BStr::new(dir), node, &mut entries)?;
+    if node.kind == Kind::Dir && reader.walk(BStr::new(dir), node, &mut entries)?.is_some() {
+        return Ok(Vec::new());
     }
     Ok(entries
         .into_iter()

@@ -490,3 +490,41 @@ fn tree_nested_100000_directories_deep_is_refused_in_linear_time() {
     run.assert_within_bounds("again, cache warm");
     assert_eq!(code(&run.output), 4);
 }
+
+#[test]
+fn tree_that_repeats_a_subtree_into_ten_billion_paths_is_refused() {
+    let repo = two_plugins();
+    let blob = git_stdin(
+        repo.path(),
+        &["hash-object", "-w", "--stdin"],
+        Some(b"leaf\n"),
+    );
+    // Ten trees of ten entries, each naming the tree below ten times: 10^10 files.
+    let mut entry = format!("100644 blob {blob}");
+    for _ in 0..10 {
+        let listing: String = (0..10).map(|i| format!("{entry}\ta{i}\n")).collect();
+        let id = git_stdin(repo.path(), &["mktree"], Some(listing.as_bytes()));
+        entry = format!("040000 tree {id}");
+    }
+    let alpha = with_entry(&repo, "plugins/alpha", "bomb", &entry);
+    let plugins = with_entry(&repo, "plugins", "alpha", &format!("040000 tree {alpha}"));
+    let root = with_entry(&repo, "", "plugins", &format!("040000 tree {plugins}"));
+    let commit = repo.git(&["commit-tree", &root, "-p", "HEAD", "-m", "bomb"]);
+    let run = run_bounded(
+        repo.path(),
+        &["verify", "--format", "json", "--rev", &commit],
+        &[],
+    );
+    run.assert_within_bounds("a tree of 10^10 paths");
+    assert_eq!(code(&run.output), 4, "{}", stderr(&run.output));
+    let doc = json(&run.output);
+    let f = &of_kind(&doc, "unsupported_entry")[0];
+    assert_eq!(f["plugin"], "alpha", "{f:#}");
+    assert!(
+        f["message"]
+            .as_str()
+            .expect("message")
+            .contains("more than 250000 entries"),
+        "{f:#}"
+    );
+}
