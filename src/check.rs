@@ -673,11 +673,11 @@ pub fn first_file(reader: &mut Reader<'_>) -> Result<String> {
             .iter()
             .find(|(_, n)| n.kind != crate::source::Kind::Dir);
         if let Some((name, _)) = file {
-            return Ok(join(&dir, &name.to_string()));
+            return Ok(join(&dir, &crate::source::shown(name)));
         }
         match children.into_iter().next() {
             Some((name, child)) => {
-                dir = join(&dir, &name.to_string());
+                dir = join(&dir, &crate::source::shown(&name));
                 node = child;
             }
             None => break,

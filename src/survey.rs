@@ -7,14 +7,14 @@
 //! kept under the directory's path, its tree id and the CODEOWNERS content, so a
 //! pre-push re-walks only the directories that changed.
 
-use gix::bstr::{BStr, ByteSlice};
+use gix::bstr::BStr;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 
 use crate::cache::Cache;
 use crate::codeowners::CodeOwners;
 use crate::error::Result;
-use crate::source::{Kind, Node, Reader, join};
+use crate::source::{Kind, Node, Reader, join, shown};
 
 /// A plain subtree is cached only from this many files on: smaller ones cost less to
 /// walk again than their cache entries cost to keep.
@@ -186,7 +186,7 @@ impl Walk<'_> {
             return Ok(());
         }
         for (name, child) in reader.children(BStr::new(&dir), node)? {
-            let path = join(&dir, &name.to_str_lossy());
+            let path = join(&dir, &shown(&name));
             if child.kind == Kind::Dir {
                 self.visit(reader, path, &child, &inside, depth + 1)?;
             } else {
@@ -296,7 +296,7 @@ impl Walk<'_> {
             return Ok(summary);
         }
         for (name, child) in reader.children(BStr::new(dir), node)? {
-            let path = join(dir, &name.to_str_lossy());
+            let path = join(dir, &shown(&name));
             if child.kind == Kind::Dir {
                 let sub = self.summarize(reader, &path, &child, Unit::Plain, depth + 1)?;
                 summary.files += sub.files;
@@ -335,7 +335,7 @@ fn files_below(reader: &mut Reader<'_>, dir: &str, node: &Node) -> Result<Vec<St
     Ok(entries
         .into_iter()
         .filter(|(_, entry)| entry.kind != Kind::Dir)
-        .map(|(rel, _)| join(dir, &rel.to_str_lossy()))
+        .map(|(rel, _)| join(dir, &shown(&rel)))
         .collect())
 }
 
