@@ -1,5 +1,13 @@
 //! The plugin tree digest, version 1 (spec/DIGEST.md): enumerate, exclude, check names,
 //! resolve links, order, hash. The only module that touches SHA-256.
+//!
+//! Paths are exact bytes throughout: a link is inside its plugin when the components of
+//! its resolved path start with the plugin's, byte for byte; names are shown escaped
+//! ([`crate::source::shown`]), never lossily. Hostile trees are bounded: a link target
+//! over [`MAX_LINK_TARGET`] bytes is refused from its object header, the resolver visits
+//! at most [`MAX_RESOLVE_WORK`] components per plugin, and the walk stops at paths over
+//! PATH_MAX and past [`crate::source::MAX_WALK_ENTRIES`] entries. Committed bytecode
+//! is reported ([`Bytecode`]), and the digest itself stays as the spec says.
 
 use std::cmp::Ordering;
 
