@@ -542,6 +542,8 @@ struct Stored {
     manifest: StoredManifest,
     manifest_path: Option<String>,
     first_file: Option<String>,
+    /// Committed bytecode: the first few paths (relative to the plugin) and the count.
+    bytecode: (Vec<String>, usize),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -598,6 +600,7 @@ fn encode(c: &Computed) -> Option<String> {
         manifest,
         manifest_path: c.manifest_path.clone(),
         first_file: c.first_file.clone(),
+        bytecode: (c.bytecode.listed.clone(), c.bytecode.count),
     })
     .ok()
 }
@@ -615,6 +618,9 @@ fn decode(text: &str) -> Option<Computed> {
         }),
         _ => return None,
     };
+    if s.bytecode.0.len() > digest::Bytecode::LISTED || s.bytecode.1 < s.bytecode.0.len() {
+        return None;
+    }
     let manifest = match s.manifest {
         StoredManifest::NotRequired => ManifestState::NotRequired,
         StoredManifest::Missing => ManifestState::Missing,
@@ -636,6 +642,10 @@ fn decode(text: &str) -> Option<Computed> {
         manifest_path: s.manifest_path,
         first_file: s.first_file,
         cacheable: true,
+        bytecode: digest::Bytecode {
+            listed: s.bytecode.0,
+            count: s.bytecode.1,
+        },
     })
 }
 
@@ -679,10 +689,14 @@ mod tests {
             manifest_path: Some("plugins/p/plugin.yaml".into()),
             first_file: None,
             cacheable: true,
+            bytecode: digest::Bytecode {
+                listed: vec!["__pycache__/x.pyc".into()],
+                count: 7,
+            },
         };
         let text = encode(&c).unwrap();
         assert_eq!(encode(&decode(&text).unwrap()).unwrap(), text);
-        assert!(decode(r#"{"digest":"00","rejection":null,"manifest":"Missing","manifest_path":null,"first_file":null}"#).is_none());
+        assert!(decode(r#"{"digest":"00","rejection":null,"manifest":"Missing","manifest_path":null,"first_file":null,"bytecode":[[],0]}"#).is_none());
         assert!(decode(&text.replace("symlink_loop", "nope")).is_none());
         assert!(decode(&text[..text.len() - 1]).is_none());
     }

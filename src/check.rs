@@ -1,7 +1,7 @@
 //! The check: what one tree says about its plugins (the inventory) and what is wrong
 //! with it (the findings). `verify`, `list` and `update` are views of this.
 
-use gix::bstr::BStr;
+use gix::bstr::{BStr, ByteSlice};
 
 use crate::cache::Cache;
 use crate::config::{self, Config};
@@ -148,6 +148,8 @@ pub struct PluginState {
     pub anchor: Option<String>,
     pub manifest_path: Option<String>,
     pub owners: Vec<String>,
+    /// Committed bytecode inside the plugin (`bytecode_committed`).
+    pub bytecode: digest::Bytecode,
 }
 
 impl PluginState {
@@ -210,6 +212,8 @@ pub struct Computed {
     pub first_file: Option<String>,
     /// Whether the result depends only on the plugin's own tree (see cache.rs).
     pub cacheable: bool,
+    /// Committed bytecode inside the plugin (`bytecode_committed`).
+    pub bytecode: digest::Bytecode,
 }
 
 fn compute(
@@ -224,23 +228,43 @@ fn compute(
         records: false,
         read_only: options.read_only,
     };
-    if plugin.bad_name {
-        return Ok(Computed {
-            digest: Err(Rejection {
-                kind: RejectionKind::UnsupportedPath,
-                path: plugin.dir.clone(),
-                message: format!(
-                    "plugin directory `{}` has a name that is not UTF-8 or contains a control character",
-                    plugin.dir.escape_debug()
-                ),
-            }),
-            manifest: ManifestState::NotRequired,
-            manifest_path: None,
-            first_file: None,
-            cacheable: false,
-        });
+    let refuse = |message: String| Computed {
+        digest: Err(Rejection {
+            kind: RejectionKind::UnsupportedPath,
+            path: plugin.dir.clone(),
+            message,
+        }),
+        manifest: ManifestState::NotRequired,
+        manifest_path: None,
+        first_file: None,
+        cacheable: false,
+        bytecode: digest::Bytecode::default(),
+    };
+    if !plugin.same_id.is_empty() {
+        // Which of them a lock entry means cannot be told: neither is checked against it.
+        let this = match plugin.raw_dir.to_str() {
+            Ok(_) => format!("`{}`", plugin.dir),
+            Err(_) => format!("`{}` (not UTF-8, shown escaped)", plugin.dir),
+        };
+        return Ok(refuse(format!(
+            "plugin directories {this} and {} both have the id `{}`; rename one of them",
+            plugin.same_id.join(", "),
+            plugin.id
+        )));
     }
-    let outcome = digest::plugin(reader, &plugin.dir, &plugin.node, &digest_options, buf)?;
+    if plugin.bad_name {
+        return Ok(refuse(format!(
+            "plugin directory `{}` has a path component that is not UTF-8 or contains a control character; such a name cannot be a lock key",
+            plugin.dir
+        )));
+    }
+    let outcome = digest::plugin(
+        reader,
+        plugin.raw_dir.as_ref(),
+        &plugin.node,
+        &digest_options,
+        buf,
+    )?;
     finish(reader, plugin, config, outcome)
 }
 
@@ -294,6 +318,7 @@ fn finish(
         manifest_path,
         first_file: outcome.first.map(|rel| join(&plugin.dir, &rel)),
         cacheable: !outcome.looked_outside,
+        bytecode: outcome.bytecode,
     })
 }
 
@@ -312,7 +337,11 @@ pub fn inventory(
     let lock_state = read_lock(&mut reader, &config.lock)?;
     let found = discover::plugins(&mut reader, &config.plugins, &config.lock)?;
     let computed = snap.par_map(&found, |reader, plugin, buf| {
-        let key = cache.and_then(|c| c.key(plugin));
+        // A plugin refused for its name never reaches the cache (its path is shown, not
+        // exact: two directories could share the key).
+        let key = cache
+            .filter(|_| !plugin.bad_name && plugin.same_id.is_empty())
+            .and_then(|c| c.key(plugin));
         if let (Some(c), Some(k)) = (cache, &key)
             && let Some(hit) = c.get(k)
         {
@@ -357,6 +386,7 @@ pub fn inventory(
             anchor,
             manifest_path: c.manifest_path,
             owners: Vec::new(),
+            bytecode: c.bytecode,
         });
     }
     if let Some(lock) = lock {
@@ -378,6 +408,7 @@ pub fn inventory(
                     anchor: None,
                     manifest_path: None,
                     owners: Vec::new(),
+                    bytecode: digest::Bytecode::default(),
                 });
             }
         }
@@ -492,6 +523,9 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
                 .help(rejection_help(r.kind)),
             );
         }
+        if p.bytecode.count > 0 {
+            out.push(bytecode_finding(p));
+        }
         match &p.manifest {
             ManifestState::Missing => {
                 let name = settings.config.manifest.as_deref().unwrap_or("plugin.yaml");
@@ -573,6 +607,59 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
     out
 }
 
+/// `bytecode_committed`: Python runs `__pycache__/*.pyc` (an unchecked-hash `.pyc`
+/// whatever the source says, PEP 552) and `.pyc`/`.pyo` beside the sources, while
+/// spec/DIGEST.md leaves most of them out of the digest.
+fn bytecode_finding(p: &PluginState) -> Finding {
+    let files: Vec<String> = p
+        .bytecode
+        .listed
+        .iter()
+        .map(|rel| join(&p.dir, rel))
+        .collect();
+    let more = p.bytecode.count.saturating_sub(files.len());
+    let mut listed = files
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if more > 0 {
+        listed.push_str(&format!(" and {more} more"));
+    }
+    // What to remove: each `__pycache__` directory whole, other bytecode file by file.
+    let mut targets: Vec<String> = Vec::new();
+    for rel in &p.bytecode.listed {
+        let target = match rel.split('/').position(|c| c == "__pycache__") {
+            Some(i) => rel.split('/').take(i + 1).collect::<Vec<_>>().join("/"),
+            None => rel.clone(),
+        };
+        let target = join(&p.dir, &target);
+        if !targets.contains(&target) {
+            targets.push(target);
+        }
+    }
+    let mut command = format!("git rm -r --cached {}", targets.join(" "));
+    if more > 0 {
+        command.push_str(" …");
+    }
+    let at = files.first().cloned().unwrap_or_else(|| p.dir.clone());
+    Finding::new(
+        Kind::BytecodeCommitted,
+        at,
+        1,
+        format!(
+            "plugin `{}` has committed Python bytecode ({} file(s)): {listed}",
+            p.id, p.bytecode.count
+        ),
+    )
+    .plugin(&p.id)
+    .field("files", files)
+    .field("count", p.bytecode.count)
+    .help(format!(
+        "Python runs bytecode instead of the locked sources, and the digest leaves `__pycache__/` and `*.pyc` out (spec/DIGEST.md): remove it with `{command}`, commit, and add `__pycache__/` and `*.py[co]` to `.gitignore`"
+    ))
+}
+
 /// The first file of the repository, for findings that have no better place.
 pub fn first_file(reader: &mut Reader<'_>) -> Result<String> {
     let mut dir = String::new();
@@ -586,11 +673,11 @@ pub fn first_file(reader: &mut Reader<'_>) -> Result<String> {
             .iter()
             .find(|(_, n)| n.kind != crate::source::Kind::Dir);
         if let Some((name, _)) = file {
-            return Ok(join(&dir, &name.to_string()));
+            return Ok(join(&dir, &crate::source::shown(name)));
         }
         match children.into_iter().next() {
             Some((name, child)) => {
-                dir = join(&dir, &name.to_string());
+                dir = join(&dir, &crate::source::shown(&name));
                 node = child;
             }
             None => break,

@@ -862,7 +862,7 @@ fn digest_dirs(ctx: &mut Ctx<'_>, dirs: &[String], explain: bool) -> Result<u8> 
         read_only: false,
     };
     let outcomes = snap.par_map(&targets, |reader, (path, node), buf| {
-        digest::plugin(reader, path, node, &options, buf)
+        digest::plugin(reader, BStr::new(path), node, &options, buf)
     })?;
     let mut rejected = false;
     match ctx.format()? {

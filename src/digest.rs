@@ -1,5 +1,13 @@
 //! The plugin tree digest, version 1 (spec/DIGEST.md): enumerate, exclude, check names,
 //! resolve links, order, hash. The only module that touches SHA-256.
+//!
+//! Paths are exact bytes throughout: a link is inside its plugin when the components of
+//! its resolved path start with the plugin's, byte for byte; names are shown escaped
+//! ([`crate::source::shown`]), never lossily. Hostile trees are bounded: a link target
+//! over [`MAX_LINK_TARGET`] bytes is refused from its object header, the resolver visits
+//! at most [`MAX_RESOLVE_WORK`] components per plugin, and the walk stops at paths over
+//! PATH_MAX and past [`crate::source::MAX_WALK_ENTRIES`] entries. Committed bytecode
+//! is reported ([`Bytecode`]), and the digest itself stays as the spec says.
 
 use std::cmp::Ordering;
 
@@ -8,7 +16,9 @@ use sha2::{Digest as _, Sha256};
 
 use crate::config::SymlinkPolicy;
 use crate::error::{Error, Result};
-use crate::source::{Kind, Node, Reader, join};
+use crate::source::{
+    Cut, Kind, MAX_PATH_BYTES, MAX_WALK_ENTRIES, Node, Reader, join, join_bytes, shown,
+};
 
 /// Following more than this many links while resolving one entry is a loop.
 const MAX_LINKS: u32 = 40;
@@ -69,17 +79,62 @@ pub struct Outcome {
     /// Whether resolving links looked up any path outside the plugin directory: the
     /// result then depends on more than the plugin's own tree (src/cache.rs skips it).
     pub looked_outside: bool,
+    /// Committed Python bytecode in the plugin (see [`Bytecode`]).
+    pub bytecode: Bytecode,
 }
 
-/// Computes the digest of the plugin directory `dir` (a path in `T`) whose entry is `node`.
-/// `buf` is the calling thread's reused blob buffer.
+/// The plugin's entries that Python would run in place of its sources: anything under
+/// `__pycache__/`, `*.pyc`, `*.pyo` (step 2 leaves most of them out of the digest, so
+/// they must not ride along unseen). Paths relative to the plugin, in record order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bytecode {
+    /// The first [`Bytecode::LISTED`] of them.
+    pub listed: Vec<String>,
+    /// How many there are in all.
+    pub count: usize,
+}
+
+impl Bytecode {
+    pub const LISTED: usize = 5;
+
+    fn of(entries: &[(BString, Node)]) -> Bytecode {
+        let mut all: Vec<&BString> = entries
+            .iter()
+            .filter(|(rel, n)| n.kind != Kind::Dir && is_bytecode(rel.as_bstr()))
+            .map(|(rel, _)| rel)
+            .collect();
+        all.sort_by(|a, b| record_order(a.as_bstr(), b.as_bstr()));
+        Bytecode {
+            listed: all
+                .iter()
+                .take(Bytecode::LISTED)
+                .map(|rel| shown(rel).into_owned())
+                .collect(),
+            count: all.len(),
+        }
+    }
+}
+
+/// The longest link target a system resolves (PATH_MAX on Linux): a longer one is
+/// refused from the object's header, before its blob is read.
+pub const MAX_LINK_TARGET: u64 = 4096;
+
+/// The most path components the link resolver visits for one plugin, across all its
+/// links (each component of every target, each link followed, each directory on the
+/// way to a link): a real plugin needs a few per link; crafted targets such as
+/// `d/../d/../…` shared by thousands of links would otherwise cost minutes.
+pub const MAX_RESOLVE_WORK: u64 = 1_000_000;
+
+/// Computes the digest of the plugin directory `dir` (its exact path in `T`) whose entry
+/// is `node`. `buf` is the calling thread's reused blob buffer.
 pub fn plugin(
     reader: &mut Reader<'_>,
-    dir: &str,
+    dir: &BStr,
     node: &Node,
     options: &Options,
     buf: &mut Vec<u8>,
 ) -> Result<Outcome> {
+    let dir_shown = shown(dir).into_owned();
     let reject = |kind, path: &str, message: String| Outcome {
         result: Err(Rejection {
             kind,
@@ -89,115 +144,139 @@ pub fn plugin(
         records: Vec::new(),
         first: None,
         looked_outside: false,
+        bytecode: Bytecode::default(),
     };
     match node.kind {
         Kind::Dir => {}
         Kind::Link => {
             return Ok(reject(
                 RejectionKind::UnsupportedEntry,
-                dir,
+                &dir_shown,
                 format!(
-                    "plugin directory `{dir}` is a symlink; a loader would follow it outside the lock's control"
+                    "plugin directory `{dir_shown}` is a symlink; a loader would follow it outside the lock's control"
                 ),
             ));
         }
         Kind::Submodule => {
             return Ok(reject(
                 RejectionKind::UnsupportedEntry,
-                dir,
+                &dir_shown,
                 format!(
-                    "plugin directory `{dir}` is a submodule; its content is not in this repository's tree"
+                    "plugin directory `{dir_shown}` is a submodule; its content is not in this repository's tree"
                 ),
             ));
         }
         Kind::File => {
             return Ok(reject(
                 RejectionKind::UnsupportedEntry,
-                dir,
-                format!("`{dir}` is a file, not a plugin directory"),
+                &dir_shown,
+                format!("`{dir_shown}` is a file, not a plugin directory"),
             ));
         }
     }
 
     let mut entries = Vec::new();
-    reader.walk(BStr::new(dir), node, &mut entries)?;
+    let too_long = reader.walk(dir, node, &mut entries)?;
+    let bytecode = Bytecode::of(&entries);
+    match too_long {
+        None => {}
+        Some(Cut::TooLong(rel)) => {
+            let shown_rel = shown(&rel[..rel.len().min(120)]).into_owned();
+            return Ok(Outcome {
+                bytecode,
+                ..reject(
+                    RejectionKind::UnsupportedPath,
+                    &join(&dir_shown, &shown_rel),
+                    format!(
+                        "`{shown_rel}…` is a path of more than {MAX_PATH_BYTES} bytes inside the plugin (PATH_MAX); no loader could open it"
+                    ),
+                )
+            });
+        }
+        Some(Cut::TooMany) => {
+            return Ok(Outcome {
+                bytecode,
+                ..reject(
+                    RejectionKind::UnsupportedEntry,
+                    &dir_shown,
+                    format!(
+                        "plugin directory `{dir_shown}` has more than {MAX_WALK_ENTRIES} entries (git trees can repeat a subtree without bound); plugin-lock does not list that many"
+                    ),
+                )
+            });
+        }
+    }
     entries.retain(|(rel, _)| !excluded(rel.as_bstr()));
     entries.sort_by(|a, b| record_order(a.0.as_bstr(), b.0.as_bstr()));
-    let first = entries
-        .first()
-        .map(|(rel, _)| rel.to_str_lossy().into_owned());
+    let first = entries.first().map(|(rel, _)| shown(rel).into_owned());
 
     // First pass, no blob reads but link targets: the first offending entry in record
     // order rejects the plugin.
     let mut sources: Vec<(String, BString, Node)> = Vec::with_capacity(entries.len());
-    let mut resolver = Resolver {
-        reader,
-        plugin: dir,
-        followed: 0,
-        buf: Vec::new(),
-        looked_outside: false,
-    };
+    let mut resolver = Resolver::new(reader, dir);
     for (rel, entry) in entries {
-        let repo_path = join(dir, &rel.to_str_lossy());
+        let repo_path = join_bytes(dir, &rel);
+        let stop = |result: std::result::Result<String, Rejection>, looked_outside| Outcome {
+            result,
+            records: Vec::new(),
+            first: first.clone(),
+            looked_outside,
+            bytecode: bytecode.clone(),
+        };
         let rel = match check_name(rel.as_bstr()) {
             Ok(rel) => rel.to_owned(),
             Err(why) => {
-                return Ok(Outcome {
-                    first,
-                    looked_outside: resolver.looked_outside,
-                    ..reject(
-                        RejectionKind::UnsupportedPath,
-                        &repo_path,
-                        format!(
+                return Ok(stop(
+                    Err(Rejection {
+                        kind: RejectionKind::UnsupportedPath,
+                        path: shown(&repo_path).into_owned(),
+                        message: format!(
                             "`{}` {why}; such a name cannot be locked portably",
-                            rel.as_bstr()
+                            shown(&rel)
                         ),
-                    )
-                });
+                    }),
+                    resolver.looked_outside,
+                ));
             }
         };
         match entry.kind {
-            Kind::File => sources.push((rel, BString::from(repo_path), entry)),
+            Kind::File => sources.push((rel, repo_path, entry)),
             Kind::Submodule => {
-                return Ok(Outcome {
-                    first,
-                    looked_outside: resolver.looked_outside,
-                    ..reject(
-                        RejectionKind::UnsupportedEntry,
-                        &repo_path,
-                        format!("`{repo_path}` is a submodule; a plugin cannot contain one"),
-                    )
-                });
+                let shown_path = shown(&repo_path).into_owned();
+                return Ok(stop(
+                    Err(Rejection {
+                        kind: RejectionKind::UnsupportedEntry,
+                        message: format!(
+                            "`{shown_path}` is a submodule; a plugin cannot contain one"
+                        ),
+                        path: shown_path,
+                    }),
+                    resolver.looked_outside,
+                ));
             }
             Kind::Dir => {}
-            Kind::Link => match options.policy {
-                SymlinkPolicy::AsLink => {
-                    let target = resolver.target(repo_path.as_bytes().as_bstr(), &entry)?;
-                    if let Some(rejection) = check_as_link(dir, &repo_path, target.as_bstr()) {
-                        return Ok(Outcome {
-                            result: Err(rejection),
-                            records: Vec::new(),
-                            first,
-                            looked_outside: resolver.looked_outside,
-                        });
+            Kind::Link => {
+                let checked = match options.policy {
+                    SymlinkPolicy::AsLink => resolver
+                        .target(repo_path.as_bstr(), &entry)?
+                        .and_then(|target| {
+                            match check_as_link(dir, &repo_path, target.as_bstr()) {
+                                Some(rejection) => Err(rejection),
+                                None => Ok((repo_path.clone(), entry.clone())),
+                            }
+                        }),
+                    SymlinkPolicy::Follow => {
+                        resolver.followed = 0;
+                        resolver.follow_entry(repo_path.as_bstr(), &entry)?
                     }
-                    sources.push((rel, BString::from(repo_path), entry));
-                }
-                SymlinkPolicy::Follow => {
-                    resolver.followed = 0;
-                    match resolver.follow_entry(&repo_path, &entry)? {
-                        Ok((target, node)) => sources.push((rel, target, node)),
-                        Err(rejection) => {
-                            return Ok(Outcome {
-                                result: Err(rejection),
-                                records: Vec::new(),
-                                first,
-                                looked_outside: resolver.looked_outside,
-                            });
-                        }
+                };
+                match checked {
+                    Ok((path, node)) => sources.push((rel, path, node)),
+                    Err(rejection) => {
+                        return Ok(stop(Err(rejection), resolver.looked_outside));
                     }
                 }
-            },
+            }
         }
     }
 
@@ -246,6 +325,7 @@ pub fn plugin(
         records,
         first,
         looked_outside,
+        bytecode,
     })
 }
 
@@ -258,34 +338,34 @@ pub struct StoredEntry {
 }
 
 /// The digest's inputs before any check: every non-excluded entry below `dir` with the
-/// hash of what `T` stores, sorted in record order. Never rejects; names are shown lossily.
+/// hash of what `T` stores, sorted in record order. Never rejects; names that are not
+/// UTF-8 are shown escaped. A walk cut short by a path over PATH_MAX lists what it saw
+/// (the digest rejects such a plugin; this only explains changes).
 pub fn stored_entries(
     reader: &mut Reader<'_>,
-    dir: &str,
+    dir: &BStr,
     node: &Node,
     buf: &mut Vec<u8>,
 ) -> Result<Vec<StoredEntry>> {
     let mut entries = Vec::new();
     if node.kind == Kind::Dir {
-        reader.walk(BStr::new(dir), node, &mut entries)?;
+        let _ = reader.walk(dir, node, &mut entries)?;
     }
     entries.retain(|(rel, n)| !excluded(rel.as_bstr()) && n.kind != Kind::Dir);
     entries.sort_by(|a, b| record_order(a.0.as_bstr(), b.0.as_bstr()));
     let mut out = Vec::with_capacity(entries.len());
     for (rel, entry) in entries {
-        let rel = rel.to_str_lossy().into_owned();
         let sha256 = if entry.kind == Kind::Submodule {
             // A gitlink stores a commit id, not content: its id stands for it.
             entry.id.map(|id| id.to_string()).unwrap_or_default()
         } else {
-            let path = join(dir, &rel);
-            hex(&Sha256::digest(reader.read(
-                BStr::new(&path),
-                &entry,
-                buf,
-            )?))
+            let path = join_bytes(dir, &rel);
+            hex(&Sha256::digest(reader.read(path.as_bstr(), &entry, buf)?))
         };
-        out.push(StoredEntry { path: rel, sha256 });
+        out.push(StoredEntry {
+            path: shown(&rel).into_owned(),
+            sha256,
+        });
     }
     Ok(out)
 }
@@ -325,6 +405,11 @@ fn excluded(rel: &BStr) -> bool {
     rel.ends_with(b".pyc") || rel.split_str("/").any(|c| c == b"__pycache__")
 }
 
+/// What Python would run instead of sources: step 2's exclusions and `*.pyo`.
+fn is_bytecode(rel: &BStr) -> bool {
+    excluded(rel) || rel.ends_with(b".pyo")
+}
+
 /// Step 5: component by component, i.e. bytes with `/` read as 0x00.
 pub fn record_order(a: &BStr, b: &BStr) -> Ordering {
     let key = |c: &u8| if *c == b'/' { 0 } else { *c };
@@ -340,101 +425,269 @@ fn check_name(rel: &BStr) -> std::result::Result<&str, &'static str> {
     Ok(s)
 }
 
-fn is_inside(plugin: &str, path: &str) -> bool {
-    path.len() > plugin.len() && path.starts_with(plugin) && path.as_bytes()[plugin.len()] == b'/'
+/// The components of a `/`-separated path, empty ones dropped.
+fn components(path: &[u8]) -> Vec<&[u8]> {
+    path.split(|b| *b == b'/')
+        .filter(|c| !c.is_empty())
+        .collect()
 }
 
 /// `as-link`: only an absolute target or one that climbs out of the plugin is rejected.
-fn check_as_link(plugin: &str, link: &str, target: &BStr) -> Option<Rejection> {
+/// Decided on the exact bytes of the components (the plugin's depth and the link's).
+fn check_as_link(plugin: &[u8], link: &[u8], target: &BStr) -> Option<Rejection> {
     let escape = |why: &str| {
+        let link = shown(link);
         Some(Rejection {
             kind: RejectionKind::SymlinkEscape,
-            path: link.to_owned(),
-            message: format!("symlink `{link}` {why} (target `{target}`)"),
+            path: link.clone().into_owned(),
+            message: format!("symlink `{link}` {why} (target `{}`)", shown(target)),
         })
     };
     if target.starts_with(b"/") {
         return escape("has an absolute target");
     }
-    let plugin_depth = plugin.split('/').count();
-    let mut parts: Vec<&[u8]> = link.as_bytes().split_str("/").collect();
-    parts.pop();
+    let plugin_depth = components(plugin).len();
+    let mut depth = components(link).len().saturating_sub(1);
     for c in target.split_str("/") {
         match c {
             b"" | b"." => {}
             b".." => {
-                parts.pop();
-                if parts.len() < plugin_depth {
+                if depth <= plugin_depth {
                     return escape("points outside the plugin");
                 }
+                depth -= 1;
             }
-            other => parts.push(other),
+            _ => depth += 1,
         }
     }
     None
 }
 
+/// One component of a path being resolved, with the entry it names.
+#[derive(Clone)]
+struct Seg {
+    name: BString,
+    node: Node,
+}
+
+/// Why a resolution stopped: the kind, and a message when the default one for the kind
+/// would not say what happened.
+type Stop = (RejectionKind, Option<String>);
+
+/// Decoded trees the resolver keeps (entries, all trees together): lookups inside them
+/// cost no object read.
+const MEMO_ENTRIES: usize = 1 << 20;
+
 struct Resolver<'r, 'a> {
     reader: &'r mut Reader<'a>,
-    plugin: &'r str,
+    /// The plugin's exact components.
+    plugin: Vec<BString>,
+    /// The plugin directory and its ancestors, resolved once, from the root.
+    plugin_segs: Option<(Node, Vec<Seg>)>,
     followed: u32,
+    /// Components visited so far for this plugin (see [`MAX_RESOLVE_WORK`]).
+    work: u64,
     buf: Vec<u8>,
     /// Set once a lookup leaves the plugin directory (see [`Outcome::looked_outside`]).
     looked_outside: bool,
+    trees: std::collections::HashMap<gix::ObjectId, Vec<(BString, Node)>>,
+    memo_entries: usize,
 }
 
 type Resolved = std::result::Result<(BString, Node), Rejection>;
 
-impl Resolver<'_, '_> {
-    fn target(&mut self, path: &BStr, node: &Node) -> Result<BString> {
-        Ok(self.reader.read(path, node, &mut self.buf)?.into())
+impl<'r, 'a> Resolver<'r, 'a> {
+    fn new(reader: &'r mut Reader<'a>, plugin: &BStr) -> Self {
+        Resolver {
+            reader,
+            plugin: components(plugin).into_iter().map(BString::from).collect(),
+            plugin_segs: None,
+            followed: 0,
+            work: 0,
+            buf: Vec::new(),
+            looked_outside: false,
+            trees: Default::default(),
+            memo_entries: 0,
+        }
     }
 
-    fn lookup(&mut self, parts: &[BString]) -> Result<Option<Node>> {
-        let path = BString::from(parts.join(&b"/"[..]));
-        let path_str = path.to_str_lossy();
-        if path_str != self.plugin && !is_inside(self.plugin, &path_str) {
-            self.looked_outside = true;
+    /// A link's target string, unless it is longer than any system resolves: that is
+    /// known from the object's header, so a huge blob is never read.
+    fn target(
+        &mut self,
+        path: &BStr,
+        node: &Node,
+    ) -> Result<std::result::Result<BString, Rejection>> {
+        let size = self.reader.size(path, node)?;
+        if size > MAX_LINK_TARGET {
+            let link = shown(path).into_owned();
+            return Ok(Err(Rejection {
+                kind: RejectionKind::UnsupportedEntry,
+                message: format!(
+                    "symlink `{link}` has a target of {size} bytes, more than {MAX_LINK_TARGET} (PATH_MAX); no system resolves it"
+                ),
+                path: link,
+            }));
         }
-        self.reader.lookup(path.as_bstr())
+        Ok(Ok(self.reader.read(path, node, &mut self.buf)?.into()))
+    }
+
+    /// Counts `n` components of work; past the budget the plugin is rejected.
+    fn spend(&mut self, n: u64) -> std::result::Result<(), Stop> {
+        self.work += n;
+        if self.work > MAX_RESOLVE_WORK {
+            return Err((
+                RejectionKind::SymlinkLoop,
+                Some(format!(
+                    "resolving the plugin's links visits more than {MAX_RESOLVE_WORK} path components (targets that climb back and forth, shared by many links)"
+                )),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether `segs` (a path from the root) is the plugin, inside it, or one of its
+    /// ancestors: exact bytes of each component.
+    fn within_plugin(&self, segs: &[Seg]) -> bool {
+        let n = segs.len().min(self.plugin.len());
+        segs[..n]
+            .iter()
+            .zip(&self.plugin[..n])
+            .all(|(s, p)| s.name == *p)
+    }
+
+    fn is_inside(&self, segs: &[Seg]) -> bool {
+        segs.len() > self.plugin.len() && self.within_plugin(segs)
+    }
+
+    /// The entry `name` inside the directory at the end of `segs` (the root when empty).
+    fn child(
+        &mut self,
+        segs: &[Seg],
+        name: &[u8],
+    ) -> Result<std::result::Result<Option<Node>, Stop>> {
+        if let Err(stop) = self.spend(1) {
+            return Ok(Err(stop));
+        }
+        let parent = match segs.last() {
+            Some(seg) => seg.node.clone(),
+            None => match &self.plugin_segs {
+                Some((root, _)) => root.clone(),
+                None => {
+                    return Err(crate::error::Error::Internal(
+                        "link resolver without a root".into(),
+                    ));
+                }
+            },
+        };
+        if let Some(id) = parent.id {
+            if !self.trees.contains_key(&id) {
+                let children = self.reader.children(BStr::new(""), &parent)?;
+                if self.memo_entries + children.len() > MEMO_ENTRIES {
+                    // Enough kept: read this one without keeping it.
+                    return Ok(Ok(find(&children, name)));
+                }
+                self.memo_entries += children.len();
+                self.trees.insert(id, children);
+            }
+            return Ok(Ok(self.trees.get(&id).and_then(|c| find(c, name))));
+        }
+        // No tree ids (the index, the work tree): look the whole path up.
+        let mut path = BString::default();
+        for seg in segs {
+            path = join_bytes(&path, &seg.name);
+        }
+        let path = join_bytes(&path, name);
+        Ok(Ok(self.reader.lookup(path.as_bstr())?))
+    }
+
+    /// The path of the link's directory, resolved (no link in it: `T` stores none).
+    fn base_of(&mut self, link: &BStr) -> Result<std::result::Result<Vec<Seg>, Stop>> {
+        if self.plugin_segs.is_none() {
+            let root = self
+                .reader
+                .lookup(BStr::new(""))?
+                .ok_or_else(|| crate::error::Error::Internal("the tree has no root".into()))?;
+            self.plugin_segs = Some((root, Vec::new()));
+            let mut segs = Vec::new();
+            for name in self.plugin.clone() {
+                match self.child(&segs, &name)? {
+                    Ok(Some(node)) => segs.push(Seg { name, node }),
+                    Ok(None) => {
+                        return Err(crate::error::Error::Internal(format!(
+                            "plugin directory `{}` vanished from the tree",
+                            shown(&join_all(&self.plugin))
+                        )));
+                    }
+                    Err(stop) => return Ok(Err(stop)),
+                }
+            }
+            if let Some((_, s)) = self.plugin_segs.as_mut() {
+                *s = segs;
+            }
+        }
+        let mut segs = match &self.plugin_segs {
+            Some((_, s)) => s.clone(),
+            None => Vec::new(),
+        };
+        let parts = components(link);
+        let inner = parts.len().saturating_sub(1);
+        for name in parts.iter().take(inner).skip(self.plugin.len()) {
+            match self.child(&segs, name)? {
+                Ok(Some(node)) => segs.push(Seg {
+                    name: BString::from(*name),
+                    node,
+                }),
+                Ok(None) => return Ok(Err((RejectionKind::DanglingSymlink, None))),
+                Err(stop) => return Ok(Err(stop)),
+            }
+        }
+        Ok(Ok(segs))
     }
 
     /// Step 4 for one link entry under `follow`: the file whose bytes it records.
-    fn follow_entry(&mut self, link: &str, node: &Node) -> Result<Resolved> {
-        let mut parts: Vec<BString> = link.split('/').map(BString::from).collect();
-        parts.pop();
-        let target = self.target(BStr::new(link), node)?;
+    fn follow_entry(&mut self, link: &BStr, node: &Node) -> Result<Resolved> {
+        let link_shown = shown(link).into_owned();
+        let target = match self.target(link, node)? {
+            Ok(t) => t,
+            Err(rejection) => return Ok(Err(rejection)),
+        };
         let rejection = |kind, message: String| {
             Err(Rejection {
                 kind,
-                path: link.to_owned(),
+                path: link_shown.clone(),
                 message,
             })
         };
-        let (final_parts, final_node) = match self.resolve(parts, target.as_bstr())? {
+        let target_shown = shown(&target).into_owned();
+        let resolved = match self.base_of(link)? {
+            Ok(base) => self.resolve(base, target.as_bstr())?,
+            Err(stop) => Err(stop),
+        };
+        let (final_segs, final_node) = match resolved {
             Ok(found) => found,
-            Err(kind) => {
-                let message = match kind {
+            Err((kind, message)) => {
+                let message = message.map(|m| format!("symlink `{link_shown}` is rejected: {m}")).unwrap_or_else(|| match kind {
                     RejectionKind::SymlinkEscape => format!(
-                        "symlink `{link}` points outside the repository (target `{target}`)"
+                        "symlink `{link_shown}` points outside the repository (target `{target_shown}`)"
                     ),
                     RejectionKind::SymlinkLoop => format!(
-                        "symlink `{link}` does not resolve: more than {MAX_LINKS} links followed (a loop)"
+                        "symlink `{link_shown}` does not resolve: more than {MAX_LINKS} links followed (a loop)"
                     ),
                     _ => format!(
-                        "symlink `{link}` points to `{target}`, which does not exist in the tree"
+                        "symlink `{link_shown}` points to `{target_shown}`, which does not exist in the tree"
                     ),
-                };
+                });
                 return Ok(rejection(kind, message));
             }
         };
-        let final_path = BString::from(final_parts.join(&b"/"[..]));
-        let final_str = final_path.to_str_lossy();
-        if !is_inside(self.plugin, &final_str) {
+        let final_path = join_all(final_segs.iter().map(|s| &s.name));
+        let final_shown = shown(&final_path).into_owned();
+        if !self.is_inside(&final_segs) {
             return Ok(rejection(
                 RejectionKind::SymlinkEscape,
                 format!(
-                    "symlink `{link}` points outside the plugin, to `{final_str}` (target `{target}`)"
+                    "symlink `{link_shown}` points outside the plugin, to `{final_shown}` (target `{target_shown}`)"
                 ),
             ));
         }
@@ -443,99 +696,148 @@ impl Resolver<'_, '_> {
             Kind::Dir => Ok(rejection(
                 RejectionKind::UnsupportedEntry,
                 format!(
-                    "symlink `{link}` points to a directory (`{final_str}`); only links to files are supported"
+                    "symlink `{link_shown}` points to a directory (`{final_shown}`); only links to files are supported"
                 ),
             )),
             Kind::Submodule | Kind::Link => Ok(rejection(
                 RejectionKind::UnsupportedEntry,
-                format!("symlink `{link}` points to a submodule (`{final_str}`)"),
+                format!("symlink `{link_shown}` points to a submodule (`{final_shown}`)"),
             )),
         }
     }
 
-    /// Resolves `target` from the directory `base` (path components), following links
-    /// lexically: `..` drops the last component built so far before any link in it is
-    /// followed. Returns the final path and its (non-link) entry.
+    /// Resolves `target` from the directory `built` (resolved components), following
+    /// links lexically: `..` drops the last component built so far before any link in
+    /// it is followed. Returns the final path and its (non-link) entry.
     fn resolve(
         &mut self,
-        mut built: Vec<BString>,
+        mut built: Vec<Seg>,
         target: &BStr,
-    ) -> Result<std::result::Result<(Vec<BString>, Node), RejectionKind>> {
+    ) -> Result<std::result::Result<(Vec<Seg>, Node), Stop>> {
         self.followed += 1;
         if self.followed > MAX_LINKS {
-            return Ok(Err(RejectionKind::SymlinkLoop));
+            return Ok(Err((RejectionKind::SymlinkLoop, None)));
+        }
+        if let Err(stop) = self.spend(1) {
+            return Ok(Err(stop));
         }
         if target.starts_with(b"/") {
-            return Ok(Err(RejectionKind::SymlinkEscape));
+            return Ok(Err((RejectionKind::SymlinkEscape, None)));
         }
         let trailing_slash = target.ends_with(b"/");
-        let mut current = Node {
+        let dir = Node {
             kind: Kind::Dir,
             id: None,
         };
+        let mut current = built.last().map_or(dir.clone(), |s| s.node.clone());
         let mut pending_link: Option<Node> = None;
         for c in target.split_str("/") {
             match c {
                 b"" | b"." => continue,
                 b".." => {
+                    if let Err(stop) = self.spend(1) {
+                        return Ok(Err(stop));
+                    }
                     if built.pop().is_none() {
-                        return Ok(Err(RejectionKind::SymlinkEscape));
+                        return Ok(Err((RejectionKind::SymlinkEscape, None)));
                     }
                     pending_link = None;
-                    current = Node {
-                        kind: Kind::Dir,
-                        id: None,
-                    };
+                    current = built.last().map_or(dir.clone(), |s| s.node.clone());
                     continue;
                 }
                 _ => {}
             }
             if let Some(link) = pending_link.take() {
-                match self.follow_link(&built, &link)? {
-                    Ok((parts, node)) => {
-                        built = parts;
+                match self.follow_link(built, &link)? {
+                    Ok((segs, node)) => {
+                        built = segs;
                         current = node;
                     }
-                    Err(kind) => return Ok(Err(kind)),
+                    Err(stop) => return Ok(Err(stop)),
                 }
             }
             if current.kind != Kind::Dir {
-                return Ok(Err(RejectionKind::DanglingSymlink));
+                return Ok(Err((RejectionKind::DanglingSymlink, None)));
             }
-            built.push(BString::from(c));
-            match self.lookup(&built)? {
-                None => return Ok(Err(RejectionKind::DanglingSymlink)),
+            let found = match self.child(&built, c)? {
+                Ok(found) => found,
+                Err(stop) => return Ok(Err(stop)),
+            };
+            built.push(Seg {
+                name: BString::from(c),
+                node: found.clone().unwrap_or(dir.clone()),
+            });
+            if !self.within_plugin(&built) {
+                self.looked_outside = true;
+            }
+            if path_len(&built) > MAX_PATH_BYTES {
+                return Ok(Err((
+                    RejectionKind::SymlinkLoop,
+                    Some(format!(
+                        "resolving it builds a path of more than {} bytes (PATH_MAX)",
+                        MAX_PATH_BYTES
+                    )),
+                )));
+            }
+            match found {
+                None => return Ok(Err((RejectionKind::DanglingSymlink, None))),
                 Some(node) if node.kind == Kind::Link => pending_link = Some(node),
                 Some(node) => current = node,
             }
         }
         if let Some(link) = pending_link.take() {
-            match self.follow_link(&built, &link)? {
-                Ok((parts, node)) => {
-                    built = parts;
+            match self.follow_link(built, &link)? {
+                Ok((segs, node)) => {
+                    built = segs;
                     current = node;
                 }
-                Err(kind) => return Ok(Err(kind)),
+                Err(stop) => return Ok(Err(stop)),
             }
         }
         if trailing_slash && current.kind != Kind::Dir {
-            return Ok(Err(RejectionKind::DanglingSymlink));
+            return Ok(Err((RejectionKind::DanglingSymlink, None)));
         }
         Ok(Ok((built, current)))
     }
 
-    /// Follows the link at `parts` to its final entry.
+    /// Follows the link at the end of `segs` to its final entry.
     fn follow_link(
         &mut self,
-        parts: &[BString],
+        mut segs: Vec<Seg>,
         link: &Node,
-    ) -> Result<std::result::Result<(Vec<BString>, Node), RejectionKind>> {
-        let path = BString::from(parts.join(&b"/"[..]));
-        let target = self.target(path.as_bstr(), link)?;
-        let mut base = parts.to_vec();
-        base.pop();
-        self.resolve(base, target.as_bstr())
+    ) -> Result<std::result::Result<(Vec<Seg>, Node), Stop>> {
+        let path = join_all(segs.iter().map(|s| &s.name));
+        let target = match self.target(path.as_bstr(), link)? {
+            Ok(t) => t,
+            Err(rejection) => return Ok(Err((rejection.kind, Some(rejection.message)))),
+        };
+        segs.pop();
+        self.resolve(segs, target.as_bstr())
     }
+}
+
+/// The entry `name` in a sorted list of children.
+fn find(children: &[(BString, Node)], name: &[u8]) -> Option<Node> {
+    children
+        .binary_search_by(|(n, _)| n.as_slice().cmp(name))
+        .ok()
+        .map(|i| children[i].1.clone())
+}
+
+/// The bytes of a path built from components.
+fn join_all<'s>(parts: impl IntoIterator<Item = &'s BString>) -> BString {
+    let mut out = BString::default();
+    for (i, p) in parts.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b'/');
+        }
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+fn path_len(segs: &[Seg]) -> usize {
+    segs.iter().map(|s| s.name.len() + 1).sum()
 }
 
 /// HMAC-SHA256 (RFC 2104) of the concatenated `parts` under `key`: the cache file's
@@ -590,10 +892,26 @@ mod tests {
 
     #[test]
     fn as_link_checks_are_lexical() {
-        assert!(check_as_link("plugins/p", "plugins/p/l", BStr::new("/etc")).is_some());
-        assert!(check_as_link("plugins/p", "plugins/p/l", BStr::new("../q/x")).is_some());
-        assert!(check_as_link("plugins/p", "plugins/p/a/b/l", BStr::new("../../x")).is_none());
-        assert!(check_as_link("plugins/p", "plugins/p/l", BStr::new("missing/")).is_none());
+        assert!(check_as_link(b"plugins/p", b"plugins/p/l", BStr::new("/etc")).is_some());
+        assert!(check_as_link(b"plugins/p", b"plugins/p/l", BStr::new("../q/x")).is_some());
+        assert!(check_as_link(b"plugins/p", b"plugins/p/a/b/l", BStr::new("../../x")).is_none());
+        assert!(check_as_link(b"plugins/p", b"plugins/p/l", BStr::new("missing/")).is_none());
+    }
+
+    #[test]
+    fn bytecode_is_step_2_and_pyo() {
+        assert!(is_bytecode(BStr::new("a/__pycache__/x.txt")));
+        assert!(is_bytecode(BStr::new("old.pyo")));
+        assert!(is_bytecode(BStr::new("x.pyc")));
+        assert!(!is_bytecode(BStr::new("x.py")));
+    }
+
+    #[test]
+    fn non_utf8_paths_are_shown_unambiguously() {
+        assert_eq!(shown(b"p\xff"), "p\\xff");
+        assert_eq!(shown(b"a\\b\xff"), "a\\\\b\\xff");
+        assert_eq!(shown("p\u{fffd}".as_bytes()), "p\u{fffd}");
+        assert_eq!(shown(b"a\\b"), "a\\b", "UTF-8 stays as it is");
     }
 
     #[test]

@@ -3,22 +3,29 @@
 
 use std::collections::BTreeMap;
 
-use gix::bstr::{BStr, ByteSlice};
+use gix::bstr::{BStr, BString, ByteSlice};
 use globset::GlobSet;
 
 use crate::error::{Error, Result};
-use crate::source::{Kind, Node, Reader, join};
+use crate::source::{Kind, MAX_PATH_BYTES, Node, Reader, join_bytes, portable_name, shown};
 
 /// A plugin directory found in `T`.
 #[derive(Debug, Clone)]
 pub struct Plugin {
-    /// The lock key: the directory relative to the lock's directory.
+    /// The lock key: the directory relative to the lock's directory, as text (shown
+    /// escaped when the path is not UTF-8; see [`crate::source::shown`]).
     pub id: String,
-    /// The directory relative to the repository root.
+    /// The directory relative to the repository root, as text (escaped likewise).
     pub dir: String,
+    /// The directory's exact path in `T`: what reads and the link resolver use.
+    pub raw_dir: BString,
     pub node: Node,
-    /// Set when the directory's own path cannot be a lock key (not UTF-8, control chars).
+    /// Set when some component of the directory's path cannot be part of a lock key
+    /// (not UTF-8, control characters): the plugin is `unsupported_path`.
     pub bad_name: bool,
+    /// Other directories whose id would be the same text (see [`plugins`]), each quoted
+    /// and described: the plugin is rejected rather than one of them silently chosen.
+    pub same_id: Vec<String>,
 }
 
 /// One compiled `plugins` glob.
@@ -65,11 +72,32 @@ pub fn lock_dir(lock: &str) -> &str {
     lock.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
+/// Whether the glob matches the exact bytes of `path` (on Unix; elsewhere paths must be
+/// UTF-8 to exist on disk, and a lossy match only decides discovery: such a plugin is
+/// rejected for its name).
+fn is_match(matcher: &GlobSet, path: &[u8]) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        matcher.is_match(std::path::Path::new(std::ffi::OsStr::from_bytes(path)))
+    }
+    #[cfg(not(unix))]
+    {
+        matcher.is_match(path.to_str_lossy().as_ref())
+    }
+}
+
 /// Finds every plugin the globs select, sorted by id. Files beside plugins are ignored;
 /// `__pycache__` is never a plugin; links and submodules are plugins (rejected later).
+///
+/// Paths stay bytes until the end: a plugin any of whose components is not UTF-8 (or
+/// holds a control character) is kept with `bad_name`, under an escaped id, never
+/// merged with its lossy twin. Distinct directories whose ids read alike (a real
+/// backslash name beside an escaped one) are all kept, each naming the others.
 pub fn plugins(reader: &mut Reader<'_>, globs: &[String], lock: &str) -> Result<Vec<Plugin>> {
     let lock_dir = lock_dir(lock);
-    let mut found: BTreeMap<String, Plugin> = BTreeMap::new();
+    // Keyed by exact path: one directory matched by two globs is one plugin.
+    let mut found: BTreeMap<BString, (Node, bool)> = BTreeMap::new();
     for glob in globs {
         let pattern = compile(glob)?;
         let Some(base) = reader.lookup(BStr::new(&pattern.base))? else {
@@ -78,39 +106,83 @@ pub fn plugins(reader: &mut Reader<'_>, globs: &[String], lock: &str) -> Result<
         if pattern.depth == Some(0) {
             // A glob without wildcards names one directory.
             if !pattern.base.is_empty() && base.kind != Kind::File {
-                add(&mut found, &pattern.base, base, lock_dir, false)?;
+                let bad = !pattern.base.split('/').all(|c| portable_name(c.as_bytes()));
+                found
+                    .entry(BString::from(pattern.base.as_str()))
+                    .or_insert((base, bad));
             }
             continue;
         }
         if base.kind != Kind::Dir {
             continue;
         }
-        let mut stack = vec![(pattern.base.clone(), base, 0usize)];
-        while let Some((dir, node, depth)) = stack.pop() {
-            for (name, child) in reader.children(BStr::new(&dir), &node)? {
-                let path = join(&dir, &name.to_str_lossy());
+        let base_bad = !pattern
+            .base
+            .split('/')
+            .filter(|c| !c.is_empty())
+            .all(|c| portable_name(c.as_bytes()));
+        let mut stack = vec![(BString::from(pattern.base.as_str()), base, 0usize, base_bad)];
+        while let Some((dir, node, depth, dir_bad)) = stack.pop() {
+            for (name, child) in reader.children(dir.as_bstr(), &node)? {
+                let path = join_bytes(&dir, &name);
                 // The lock itself is never a plugin, whatever kind of entry it is.
-                if child.kind == Kind::File || name == "__pycache__" || path == lock {
+                if child.kind == Kind::File || name == "__pycache__" || path == lock.as_bytes() {
                     continue;
                 }
+                if path.len() > MAX_PATH_BYTES {
+                    return Err(Error::Usage(format!(
+                        "`{}…` is more than {MAX_PATH_BYTES} bytes long, below the plugins glob `{glob}`; no loader could open it, and plugin-lock does not walk that deep",
+                        shown(&path[..MAX_PATH_BYTES.min(200)])
+                    )));
+                }
+                let bad = dir_bad || !portable_name(&name);
                 let depth = depth + 1;
                 let at_depth = pattern.depth.is_none_or(|d| d == depth);
-                if at_depth && pattern.matcher.is_match(&path) {
-                    add(
-                        &mut found,
-                        &path,
-                        child.clone(),
-                        lock_dir,
-                        name.to_str().is_err(),
-                    )?;
+                if at_depth && is_match(&pattern.matcher, &path) {
+                    found.entry(path.clone()).or_insert((child.clone(), bad));
                 }
                 if child.kind == Kind::Dir && pattern.depth.is_none_or(|d| depth < d) {
-                    stack.push((path, child, depth));
+                    stack.push((path, child, depth, bad));
                 }
             }
         }
     }
-    Ok(found.into_values().collect())
+    let mut by_id: BTreeMap<String, Vec<Plugin>> = BTreeMap::new();
+    for (raw_dir, (node, bad_name)) in found {
+        let dir = shown(&raw_dir).into_owned();
+        let id = relative_id(&dir, lock_dir)?;
+        by_id.entry(id.clone()).or_default().push(Plugin {
+            id,
+            dir,
+            raw_dir,
+            node,
+            bad_name,
+            same_id: Vec::new(),
+        });
+    }
+    let mut out = Vec::with_capacity(by_id.len());
+    for (_, mut group) in by_id {
+        if group.len() > 1 {
+            // Each named so that people can tell them apart although they read alike.
+            let dirs: Vec<String> = group
+                .iter()
+                .map(|p| match p.raw_dir.to_str() {
+                    Ok(_) => format!("`{}`", p.dir),
+                    Err(_) => format!("`{}` (not UTF-8, shown escaped)", p.dir),
+                })
+                .collect();
+            for (i, p) in group.iter_mut().enumerate() {
+                p.same_id = dirs
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, d)| d.clone())
+                    .collect();
+            }
+        }
+        out.extend(group);
+    }
+    Ok(out)
 }
 
 fn relative_id(dir: &str, lock_dir: &str) -> Result<String> {
@@ -126,24 +198,6 @@ fn relative_id(dir: &str, lock_dir: &str) -> Result<String> {
                 "plugin directory `{dir}` is not below the lock's directory `{lock_dir}`; plugin ids are paths relative to the lock"
             ))
         })
-}
-
-fn add(
-    found: &mut BTreeMap<String, Plugin>,
-    dir: &str,
-    node: Node,
-    lock_dir: &str,
-    not_utf8: bool,
-) -> Result<()> {
-    let id = relative_id(dir, lock_dir)?;
-    let bad_name = not_utf8 || id.chars().any(|c| c <= '\u{1f}' || c == '\u{7f}');
-    found.entry(id.clone()).or_insert(Plugin {
-        id,
-        dir: dir.to_owned(),
-        node,
-        bad_name,
-    });
-    Ok(())
 }
 
 #[cfg(test)]

@@ -78,6 +78,9 @@ kinds! {
     MissingManifest => "missing_manifest", Error, contract: false,
         "A plugin directory has no manifest."
         "Add the manifest (`plugin.yaml`) with `name` equal to the directory's name and a semver `version`, or set `manifest: none`.";
+    BytecodeCommitted => "bytecode_committed", Error, contract: false,
+        "A plugin carries committed Python bytecode (`__pycache__/`, `*.pyc`, `*.pyo`), which Python runs instead of the locked sources."
+        "Remove the bytecode from git (`git rm -r --cached <plugin>/__pycache__`), commit, and add `__pycache__/` and `*.py[co]` to `.gitignore`.";
     SchemaViolation => "schema_violation", Error, contract: false,
         "A manifest does not parse or breaks the schema."
         "Fix the manifest: it must be YAML with `name` equal to the directory's name and a semver `version`.";

@@ -4,7 +4,7 @@
 //! A [`Snapshot`] is shared by all threads; each thread reads through its own
 //! [`Reader`] (a thread-local gix handle and, for the work tree, its filter pipeline).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -512,6 +512,12 @@ fn open_regular(full: &Path) -> std::io::Result<std::fs::File> {
     Ok(file)
 }
 
+/// One git tree's entries for [`Reader::walk`]: name ranges into `names`, kind, id.
+struct TreeEntries {
+    names: Vec<u8>,
+    entries: Vec<(usize, usize, Kind, ObjectId)>,
+}
+
 /// Reads `T` for one thread.
 pub struct Reader<'a> {
     snap: &'a Snapshot,
@@ -522,6 +528,25 @@ pub struct Reader<'a> {
     )>,
 }
 
+/// The longest path (in bytes, relative to the directory walked) that [`Reader::walk`]
+/// follows: PATH_MAX on Linux, so no loader could open a longer one; it also bounds how
+/// deep a walk goes (a crafted tree can nest 100,000 directories in a few kilobytes).
+pub const MAX_PATH_BYTES: usize = 4096;
+
+/// The most entries (files and directories) one [`Reader::walk`] lists. Git trees share
+/// subtrees by id, so ten small trees can describe 10^10 paths; no real plugin comes
+/// near this (the listing costs ~100 bytes an entry).
+pub const MAX_WALK_ENTRIES: usize = 250_000;
+
+/// Why a [`Reader::walk`] stopped before listing everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cut {
+    /// A path (relative to the walked directory) longer than [`MAX_PATH_BYTES`].
+    TooLong(BString),
+    /// More than [`MAX_WALK_ENTRIES`] entries.
+    TooMany,
+}
+
 /// `a/b` + `c` → `a/b/c`; `` + `c` → `c`.
 pub fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() {
@@ -529,6 +554,45 @@ pub fn join(dir: &str, name: &str) -> String {
     } else {
         format!("{dir}/{name}")
     }
+}
+
+/// [`join`] on bytes.
+pub fn join_bytes(dir: &[u8], name: &[u8]) -> BString {
+    let mut out = BString::from(Vec::with_capacity(dir.len() + 1 + name.len()));
+    if !dir.is_empty() {
+        out.extend_from_slice(dir);
+        out.push(b'/');
+    }
+    out.extend_from_slice(name);
+    out
+}
+
+/// A tree path as text that names it unambiguously: UTF-8 as it is; a path that is not
+/// UTF-8 with each invalid byte as `\xNN` and each backslash doubled, so two distinct
+/// such paths never show alike (and never as U+FFFD, which a real name can hold).
+pub fn shown(path: &[u8]) -> std::borrow::Cow<'_, str> {
+    if let Ok(text) = std::str::from_utf8(path) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(path.len() + 8);
+    for chunk in path.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether a path component can be part of a lock key or a digest record: UTF-8 without
+/// control characters (spec/DIGEST.md step 3).
+pub fn portable_name(name: &[u8]) -> bool {
+    std::str::from_utf8(name).is_ok_and(|s| !s.chars().any(|c| c <= '\u{1f}' || c == '\u{7f}'))
 }
 
 impl<'a> Reader<'a> {
@@ -630,47 +694,114 @@ impl<'a> Reader<'a> {
     }
 
     /// Every non-directory entry below `dir`, as paths relative to `dir`, in no set order.
-    pub fn walk(&mut self, dir: &BStr, node: &Node, out: &mut Vec<(BString, Node)>) -> Result<()> {
+    /// Stops at the first path (relative to `dir`) longer than [`MAX_PATH_BYTES`], or
+    /// past [`MAX_WALK_ENTRIES`] entries, and says which ([`Cut`]); the caller decides
+    /// what a truncated walk means. The work is linear in the bytes of the paths returned (one
+    /// shared path buffer, not a copy per level), and the cap bounds the depth.
+    pub fn walk(
+        &mut self,
+        dir: &BStr,
+        node: &Node,
+        out: &mut Vec<(BString, Node)>,
+    ) -> Result<Option<Cut>> {
         match &self.snap.tree {
             TreeData::Git(_) => {
                 let Some(root) = node.id else {
-                    return Ok(());
+                    return Ok(None);
                 };
-                let mut stack: Vec<(BString, ObjectId)> = vec![(BString::default(), root)];
-                while let Some((rel, id)) = stack.pop() {
-                    let tree = self.repo.find_tree(id).map_err(|e| Error::git(&e))?;
-                    let decoded = tree.decode().map_err(|e| Error::Git(e.to_string()))?;
-                    for e in &decoded.entries {
-                        let mut path = rel.clone();
-                        if !path.is_empty() {
-                            path.push(b'/');
-                        }
-                        path.extend_from_slice(e.filename);
-                        let kind = kind_of(e.mode);
-                        if kind == Kind::Dir {
-                            stack.push((path, e.oid.to_owned()));
-                        } else {
-                            out.push((
-                                path,
-                                Node {
-                                    kind,
-                                    id: Some(e.oid.to_owned()),
-                                },
-                            ));
-                        }
+                // One frame per directory being listed: its entries, the next one to
+                // visit, and the length of `path` before its name was appended.
+                struct Frame {
+                    tree: std::rc::Rc<TreeEntries>,
+                    next: usize,
+                    path_len: usize,
+                }
+                let mut path = BString::default();
+                let mut seen = 0usize;
+                // Trees by id: a tree that repeats a subtree reads it once.
+                let mut trees: HashMap<ObjectId, std::rc::Rc<TreeEntries>> = HashMap::new();
+                let mut stack = vec![Frame {
+                    tree: self.tree_entries_memo(root, &mut trees)?,
+                    next: 0,
+                    path_len: 0,
+                }];
+                while let Some(frame) = stack.last_mut() {
+                    // `path` is the top frame's directory (empty at the top).
+                    let Some(&(start, end, kind, id)) = frame.tree.entries.get(frame.next) else {
+                        path.truncate(frame.path_len);
+                        stack.pop();
+                        continue;
+                    };
+                    frame.next += 1;
+                    let dir_len = path.len();
+                    if dir_len > 0 {
+                        path.push(b'/');
+                    }
+                    path.extend_from_slice(&frame.tree.names[start..end]);
+                    if path.len() > MAX_PATH_BYTES {
+                        return Ok(Some(Cut::TooLong(path)));
+                    }
+                    seen += 1;
+                    if seen > MAX_WALK_ENTRIES {
+                        return Ok(Some(Cut::TooMany));
+                    }
+                    if kind == Kind::Dir {
+                        let tree = self.tree_entries_memo(id, &mut trees)?;
+                        stack.push(Frame {
+                            tree,
+                            next: 0,
+                            path_len: dir_len,
+                        });
+                    } else {
+                        out.push((path.clone(), Node { kind, id: Some(id) }));
+                        path.truncate(dir_len);
                     }
                 }
-                Ok(())
+                Ok(None)
             }
             TreeData::Flat(entries) => {
                 let prefix = dir_prefix(dir);
-                out.extend(
-                    range_prefix(entries, &prefix)
-                        .map(|(path, node)| (path[prefix.len()..].into(), node.clone())),
-                );
-                Ok(())
+                for (path, node) in range_prefix(entries, &prefix) {
+                    let rel = &path[prefix.len()..];
+                    if rel.len() > MAX_PATH_BYTES {
+                        return Ok(Some(Cut::TooLong(rel.into())));
+                    }
+                    out.push((rel.into(), node.clone()));
+                }
+                Ok(None)
             }
         }
+    }
+
+    fn tree_entries_memo(
+        &mut self,
+        id: ObjectId,
+        trees: &mut HashMap<ObjectId, std::rc::Rc<TreeEntries>>,
+    ) -> Result<std::rc::Rc<TreeEntries>> {
+        if let Some(tree) = trees.get(&id) {
+            return Ok(tree.clone());
+        }
+        let tree = std::rc::Rc::new(self.tree_entries(id)?);
+        trees.insert(id, tree.clone());
+        Ok(tree)
+    }
+
+    /// The entries of the git tree `id`, their names in one buffer (one allocation per
+    /// tree, not per entry).
+    fn tree_entries(&mut self, id: ObjectId) -> Result<TreeEntries> {
+        let tree = self.repo.find_tree(id).map_err(|e| Error::git(&e))?;
+        let decoded = tree.decode().map_err(|e| Error::Git(e.to_string()))?;
+        let mut out = TreeEntries {
+            names: Vec::with_capacity(decoded.entries.iter().map(|e| e.filename.len()).sum()),
+            entries: Vec::with_capacity(decoded.entries.len()),
+        };
+        for e in &decoded.entries {
+            let start = out.names.len();
+            out.names.extend_from_slice(e.filename);
+            out.entries
+                .push((start, out.names.len(), kind_of(e.mode), e.oid.to_owned()));
+        }
+        Ok(out)
     }
 
     /// The size of a file's content as `T` stores it, without reading it where possible.

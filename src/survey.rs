@@ -7,14 +7,14 @@
 //! kept under the directory's path, its tree id and the CODEOWNERS content, so a
 //! pre-push re-walks only the directories that changed.
 
-use gix::bstr::{BStr, ByteSlice};
+use gix::bstr::BStr;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 
 use crate::cache::Cache;
 use crate::codeowners::CodeOwners;
 use crate::error::Result;
-use crate::source::{Kind, Node, Reader, join};
+use crate::source::{Kind, Node, Reader, join, shown};
 
 /// A plain subtree is cached only from this many files on: smaller ones cost less to
 /// walk again than their cache entries cost to keep.
@@ -192,7 +192,7 @@ impl Walk<'_> {
             return Ok(());
         }
         for (name, child) in reader.children(BStr::new(&dir), node)? {
-            let path = join(&dir, &name.to_str_lossy());
+            let path = join(&dir, &shown(&name));
             if child.kind == Kind::Dir {
                 self.visit(reader, path, &child, &inside, depth + 1)?;
             } else {
@@ -302,7 +302,7 @@ impl Walk<'_> {
             return Ok(summary);
         }
         for (name, child) in reader.children(BStr::new(dir), node)? {
-            let path = join(dir, &name.to_str_lossy());
+            let path = join(dir, &shown(&name));
             if child.kind == Kind::Dir {
                 let sub = self.summarize(reader, &path, &child, Unit::Plain, depth + 1)?;
                 summary.files += sub.files;
@@ -330,16 +330,18 @@ impl Walk<'_> {
 }
 
 /// Every non-directory entry below `dir`, as repository paths (no recursion: the
-/// reader walks with a stack of its own).
+/// reader walks with a stack of its own). A walk cut short (a path over PATH_MAX, a tree
+/// that repeats subtrees past the entry limit) gives none: the digest rejects such a
+/// plugin, and tallying a partial list would cost the time the limit saves.
 fn files_below(reader: &mut Reader<'_>, dir: &str, node: &Node) -> Result<Vec<String>> {
     let mut entries = Vec::new();
-    if node.kind == Kind::Dir {
-        reader.walk(BStr::new(dir), node, &mut entries)?;
+    if node.kind == Kind::Dir && reader.walk(BStr::new(dir), node, &mut entries)?.is_some() {
+        return Ok(Vec::new());
     }
     Ok(entries
         .into_iter()
         .filter(|(_, entry)| entry.kind != Kind::Dir)
-        .map(|(rel, _)| join(dir, &rel.to_str_lossy()))
+        .map(|(rel, _)| join(dir, &shown(&rel)))
         .collect())
 }
 

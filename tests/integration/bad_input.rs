@@ -933,11 +933,12 @@ fn file_name_that_is_not_utf8() {
     let repo = two_plugins();
     repo.stage_bytes(b"plugins/alpha/\xff\xfe.txt", FILE, b"data\n");
     repo.commit_index("not UTF-8");
-    // JSON holds UTF-8 only: the path shows each bad byte as U+FFFD.
+    // JSON holds UTF-8 only: the path shows each bad byte escaped (never as U+FFFD,
+    // which a real name can hold).
     assert_rejected(
         &repo,
         "unsupported_path",
-        "plugins/alpha/\u{fffd}\u{fffd}.txt",
+        "plugins/alpha/\\xff\\xfe.txt",
         "alpha",
     );
 }
