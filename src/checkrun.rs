@@ -30,8 +30,8 @@ use octocrab::params::checks::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::render::escape::{self, shown, terminal};
 use crate::findings::{Finding, Severity, count};
+use crate::render::escape::{self, shown, terminal};
 
 /// The check run's name (and the `check_name` of the lookup).
 pub const NAME: &str = "plugin-lock";

@@ -38,7 +38,8 @@ fn main() -> ExitCode {
     let actions = actions_env::in_actions();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    let mut err = render::escape::Guard::new(stderr.lock(), actions);
+    let read_by_runner = |handle| actions && render::escape::runner_reads(&handle);
+    let mut err = render::escape::Guard::new(stderr.lock(), read_by_runner(handle(&stderr)));
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() => {
@@ -64,7 +65,10 @@ fn main() -> ExitCode {
     if cli.no_cache {
         cache::disable();
     }
-    let mut out = render::escape::Guard::new(std::io::BufWriter::new(stdout.lock()), actions);
+    let mut out = render::escape::Guard::new(
+        std::io::BufWriter::new(stdout.lock()),
+        read_by_runner(handle(&stdout)),
+    );
     let result = commands::run(&mut commands::Ctx {
         cli: &cli,
         out: &mut out,
@@ -93,6 +97,16 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+#[cfg(unix)]
+fn handle(stream: &impl std::os::fd::AsFd) -> render::escape::StreamHandle<'_> {
+    stream.as_fd()
+}
+
+#[cfg(windows)]
+fn handle(stream: &impl std::os::windows::io::AsHandle) -> render::escape::StreamHandle<'_> {
+    stream.as_handle()
 }
 
 /// clap's message for a usage error. clap quotes the offending argument as given, so

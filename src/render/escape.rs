@@ -167,32 +167,36 @@ fn code_span(shown: &str) -> String {
 // JSON
 
 /// A serialized JSON document with DEL, C1 (U+0080–U+009F) and U+2028/U+2029 written as
-/// `\u` escapes. Outside strings JSON is ASCII, so every such character found is inside a
-/// string, where the escape means the same character.
+/// `\u` escapes, and the `[` of `##[` (the runner's older command syntax, read anywhere
+/// in a line) as `\u005b`. Outside strings JSON is ASCII without `#`, so every match is
+/// inside a string, where the escape means the same character: the data stays exact.
 pub fn json_bytes(bytes: Vec<u8>) -> Vec<u8> {
-    let needs = |w: &[u8]| {
-        w[0] == 0x7f
-            || (w[0] == 0xc2 && w.get(1).is_some_and(|b| (0x80..0xa0).contains(b)))
-            || (w[0] == 0xe2 && w.get(1) == Some(&0x80) && matches!(w.get(2), Some(&(0xa8 | 0xa9))))
+    // (length of the match, the code point to write as `\u`, bytes kept before it)
+    let matched = |w: &[u8]| -> Option<(usize, u32, usize)> {
+        match w {
+            [0x7f, ..] => Some((1, 0x7f, 0)),
+            [0xc2, b @ 0x80..=0x9f, ..] => Some((2, u32::from(*b), 0)),
+            [0xe2, 0x80, b @ (0xa8 | 0xa9), ..] => Some((3, 0x2000 | u32::from(b & 0x3f), 0)),
+            [b'#', b'#', b'[', ..] => Some((3, u32::from(b'['), 2)),
+            _ => None,
+        }
     };
-    if !(0..bytes.len()).any(|i| needs(&bytes[i..])) {
+    if !(0..bytes.len()).any(|i| matched(&bytes[i..]).is_some()) {
         return bytes;
     }
     let mut out = Vec::with_capacity(bytes.len() + 16);
     let mut i = 0;
     while i < bytes.len() {
-        let rest = &bytes[i..];
-        if needs(rest) {
-            let (code, len) = match rest[0] {
-                0x7f => (0x7f, 1),
-                0xc2 => (u32::from(rest[1]), 2),
-                _ => (0x2000 | u32::from(rest[2] & 0x3f), 3),
-            };
-            let _ = write!(out, "\\u{code:04x}");
-            i += len;
-        } else {
-            out.push(rest[0]);
-            i += 1;
+        match matched(&bytes[i..]) {
+            Some((len, code, kept)) => {
+                out.extend_from_slice(&bytes[i..i + kept]);
+                let _ = write!(out, "\\u{code:04x}");
+                i += len;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
         }
     }
     out
@@ -217,6 +221,26 @@ pub fn command(out: &mut dyn Write, line: &str) -> io::Result<()> {
         .and_then(|()| out.write_all(b"\n"));
     COMMAND.set(false);
     written
+}
+
+/// Whether the Actions runner reads what goes to `stream`: it reads the step's stdout
+/// and stderr pipes, not a file they were redirected to (`update --stdout > lock` stays
+/// byte-exact there).
+pub fn runner_reads(stream: &StreamHandle<'_>) -> bool {
+    !is_regular_file(stream)
+}
+
+#[cfg(unix)]
+pub type StreamHandle<'a> = std::os::fd::BorrowedFd<'a>;
+#[cfg(windows)]
+pub type StreamHandle<'a> = std::os::windows::io::BorrowedHandle<'a>;
+
+fn is_regular_file(stream: &StreamHandle<'_>) -> bool {
+    stream
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .and_then(|f| f.metadata())
+        .is_ok_and(|m| m.is_file())
 }
 
 /// A line-buffered writer in front of stdout or stderr. Each line that plugin-lock did
@@ -368,9 +392,15 @@ mod tests {
         let c = cap(&long);
         assert!(c.starts_with(&"x".repeat(MAX_CHARS)));
         assert!(c.ends_with("… (5000 bytes)"), "{c}");
-        assert_eq!(c.chars().count(), MAX_CHARS + "… (5000 bytes)".chars().count());
+        assert_eq!(
+            c.chars().count(),
+            MAX_CHARS + "… (5000 bytes)".chars().count()
+        );
         let wide = "é".repeat(MAX_CHARS);
-        assert!(matches!(cap(&wide), Cow::Borrowed(_)), "characters, not bytes");
+        assert!(
+            matches!(cap(&wide), Cow::Borrowed(_)),
+            "characters, not bytes"
+        );
     }
 
     #[test]
@@ -385,17 +415,20 @@ mod tests {
 
     #[test]
     fn text_escapes_every_markdown_character() {
-        assert_eq!(md_text("![x](http://e/)"), "\\!\\[x\\]\\(http\\:\\/\\/e\\/\\)");
+        assert_eq!(
+            md_text("![x](http://e/)"),
+            "\\!\\[x\\]\\(http\\:\\/\\/e\\/\\)"
+        );
         assert_eq!(md_text("<img>"), "\\<img\\>");
         assert_eq!(md_text("a\nb"), "a\\\\nb");
     }
 
     #[test]
     fn json_escapes_c1_and_separators_and_stays_json() {
-        let doc = serde_json::json!({"k": "a\u{9b}b\u{7f}\u{2028}"});
+        let doc = serde_json::json!({"k": "a\u{9b}b\u{7f}\u{2028}##[x]"});
         let bytes = json_bytes(serde_json::to_vec(&doc).unwrap());
         let text = String::from_utf8(bytes.clone()).unwrap();
-        assert_eq!(text, r#"{"k":"a\u009bb\u007f\u2028"}"#);
+        assert_eq!(text, r#"{"k":"a\u009bb\u007f\u2028##\u005bx]"}"#);
         let back: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(back, doc);
     }
@@ -421,7 +454,9 @@ mod tests {
             text,
             "::error file=a::b\n\\  ::add-mask::x\np ##\\[set-output name=a;]v\r\\::warning::y"
         );
-        let local = guarded(false, |out| writeln!(out, "::x:: \x1b[1mok\x1b[0m \x1b]0;t\x07").unwrap());
+        let local = guarded(false, |out| {
+            writeln!(out, "::x:: \x1b[1mok\x1b[0m \x1b]0;t\x07").unwrap()
+        });
         assert_eq!(local, "::x:: \x1b[1mok\x1b[0m \\x1b]0;t\\x07\n");
     }
 }

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::check::{Inventory, Status};
 use super::escape::{self, md_code as code, md_text as cell, shown};
+use crate::check::{Inventory, Status};
 use crate::findings::{Finding, Kind, Severity, count};
 
 /// The runner shows at most this many annotations per severity and step.

@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-use crate::check::{Inventory, PluginState};
 use super::escape;
+use crate::check::{Inventory, PluginState};
 use crate::findings::{Finding, Severity, count};
 
 /// ANSI styling, on only when the caller decided colour is wanted.

@@ -9,6 +9,7 @@ mod crlf;
 mod github;
 mod hook;
 mod owners;
+mod security_output;
 mod snapshots;
 mod sources;
 mod update;
