@@ -4,7 +4,7 @@
 //! - [`cap`]: every such string is shown at most [`MAX_CHARS`] characters long, then
 //!   `… (N bytes)`, so a 50 MB link target neither floods a log nor crowds a summary.
 //! - [`shown`]: for terminals and logs, control characters are written as escapes
-//!   (`\n`, `\x1b`, `\u{9b}`) whatever `--color` says: in data a newline would fake a
+//!   (`\n`, `\u{1b}`, `\u{9b}`) whatever `--color` says: in data a newline would fake a
 //!   line and ESC would drive the terminal.
 //! - [`md_text`], [`md_code`]: for the job summary and the check run, Markdown in which
 //!   no link, image, HTML or emphasis can form from the data.
@@ -55,17 +55,13 @@ fn is_unsafe(c: char) -> bool {
         )
 }
 
+/// Rust's escapes, as the rest of plugin-lock's messages write them: `\t`, `\n`, `\r`,
+/// `\0`, else `\u{1b}` (C0, DEL, C1 and the marks alike).
 fn push_escaped(out: &mut String, c: char) {
-    match c {
-        '\t' => out.push_str("\\t"),
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        c if u32::from(c) < 0x80 => {
-            let _ = write!(out, "\\x{:02x}", u32::from(c));
-        }
-        c => {
-            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-        }
+    if c.is_control() {
+        out.extend(c.escape_debug());
+    } else {
+        let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
     }
 }
 
@@ -100,6 +96,25 @@ pub fn shown_text(s: &str) -> Cow<'_, str> {
         Cow::Borrowed(b) => terminal(b),
         Cow::Owned(o) => Cow::Owned(terminal(&o).into_owned()),
     }
+}
+
+/// A path for an annotation's `file=`: exact where the runner's escapes can carry it
+/// (CR and LF travel as `%0D`, `%0A`, so the annotation finds the file), other unsafe
+/// characters shown as escapes; capped at [`MAX_TEXT_CHARS`] (no real path is longer).
+pub fn annotation_path(s: &str) -> Cow<'_, str> {
+    let s = cap_at(s, MAX_TEXT_CHARS);
+    if !s.chars().any(|c| is_unsafe(c) && c != '\n' && c != '\r') {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe(c) && c != '\n' && c != '\r' {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// A finding's message (headline, then help), each part capped: a long value in the
@@ -379,10 +394,10 @@ mod tests {
 
     #[test]
     fn control_characters_are_escaped_visibly() {
-        assert_eq!(shown("a\x1b[2Jb"), "a\\x1b[2Jb");
+        assert_eq!(shown("a\x1b[2Jb"), "a\\u{1b}[2Jb");
         assert_eq!(shown("x\u{9b}31m"), "x\\u{9b}31m");
         assert_eq!(shown("l1\nl2\tc\r"), "l1\\nl2\\tc\\r");
-        assert_eq!(shown("a\u{202e}b\u{7f}"), "a\\u{202e}b\\x7f");
+        assert_eq!(shown("a\u{202e}b\u{7f}"), "a\\u{202e}b\\u{7f}");
         assert!(matches!(shown("plain/path.py"), Cow::Borrowed(_)));
     }
 
@@ -457,6 +472,6 @@ mod tests {
         let local = guarded(false, |out| {
             writeln!(out, "::x:: \x1b[1mok\x1b[0m \x1b]0;t\x07").unwrap()
         });
-        assert_eq!(local, "::x:: \x1b[1mok\x1b[0m \\x1b]0;t\\x07\n");
+        assert_eq!(local, "::x:: \x1b[1mok\x1b[0m \\u{1b}]0;t\\u{7}\n");
     }
 }

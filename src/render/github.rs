@@ -30,9 +30,14 @@ fn command(f: &Finding) -> String {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    // Shown first (capped, control characters escaped: the log renders ANSI), then
-    // escaped as the toolkit does, so the runner reads back exactly what is shown.
-    let mut props = format!("file={},line={}", escape_property(&shown(&f.path)), f.line);
+    // Title and message shown first (capped, control characters escaped: the log renders
+    // ANSI), the path as exact as the runner can carry it; then escaped as the toolkit
+    // does, so the runner reads back exactly that.
+    let mut props = format!(
+        "file={},line={}",
+        escape_property(&escape::annotation_path(&f.path)),
+        f.line
+    );
     if let Some(col) = f.column {
         let _ = write!(props, ",col={col}");
     }
@@ -282,7 +287,7 @@ mod tests {
             assert_eq!(name, "error");
             assert_eq!(props[0], ("file".to_owned(), path.to_owned()));
             assert_eq!(props[1], ("line".to_owned(), "3".to_owned()));
-            assert!(message.contains(path));
+            assert!(message.contains(&*shown(path)));
         }
     }
 
@@ -324,7 +329,7 @@ mod tests {
 
     #[test]
     fn cells_cannot_break_the_table() {
-        assert_eq!(cell("a|b\nc"), "a\\|b\\nc");
+        assert_eq!(cell("a|b\nc"), "a\\|b\\\\nc");
         assert_eq!(code("x`y"), "``x`y``");
     }
 }
