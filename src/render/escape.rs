@@ -260,8 +260,8 @@ fn is_regular_file(stream: &StreamHandle<'_>) -> bool {
 
 /// A line-buffered writer in front of stdout or stderr. Each line that plugin-lock did
 /// not emit through [`command`]:
-/// - has every raw control character escaped as [`shown`] would, except tab and the
-///   colour sequences plugin-lock writes itself (`ESC [ digits ; m`);
+/// - has every raw control character (C0, DEL, C1) escaped as [`shown`] would, except
+///   tab and the colour sequences plugin-lock writes itself (`ESC [ digits ; m`);
 /// - inside GitHub Actions (`actions`), cannot run as a workflow command: the runner
 ///   reads a line whose start, after whitespace, is `::` (`TryParseV2`) and a `##[`
 ///   anywhere in it (`TryParse`, the older syntax), on stdout and stderr alike; the
@@ -347,8 +347,11 @@ impl<W: Write> Drop for Guard<W> {
 
 /// One line made safe (see [`Guard`]).
 fn neutralise(line: &str, actions: bool) -> Cow<'_, str> {
+    // Control characters only: the bidirectional marks and line separators that
+    // [`shown`] also escapes are text here (JSON and the lock may hold them raw).
+    let raw_control = |c: char| c.is_control() && c != '\t';
     let mut text = Cow::Borrowed(line);
-    if line.chars().any(|c| is_unsafe(c) && c != '\t') {
+    if line.chars().any(raw_control) {
         let mut out = String::with_capacity(line.len() + 8);
         let mut rest = line;
         while let Some(c) = rest.chars().next() {
@@ -357,7 +360,7 @@ fn neutralise(line: &str, actions: bool) -> Cow<'_, str> {
                 rest = &rest[len..];
                 continue;
             }
-            if is_unsafe(c) && c != '\t' {
+            if raw_control(c) {
                 push_escaped(&mut out, c);
             } else {
                 out.push(c);
@@ -470,8 +473,8 @@ mod tests {
             "::error file=a::b\n\\  ::add-mask::x\np ##\\[set-output name=a;]v\r\\::warning::y"
         );
         let local = guarded(false, |out| {
-            writeln!(out, "::x:: \x1b[1mok\x1b[0m \x1b]0;t\x07").unwrap()
+            writeln!(out, "::x:: \x1b[1mok\x1b[0m \x1b]0;t\x07 \u{202e}").unwrap()
         });
-        assert_eq!(local, "::x:: \x1b[1mok\x1b[0m \\u{1b}]0;t\\u{7}\n");
+        assert_eq!(local, "::x:: \x1b[1mok\x1b[0m \\u{1b}]0;t\\u{7} \u{202e}\n");
     }
 }

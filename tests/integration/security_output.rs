@@ -487,12 +487,34 @@ fn repository_strings_inject_no_workflow_command_control_character_or_markdown()
             b""
         };
         std::fs::write(step.file("summary.md"), "").expect("reset summary");
-        check(&step, &repo, args, stdin);
+        let out = check(&step, &repo, args, stdin);
+        if (args.contains(&"json") || args.contains(&"sarif")) && code(&out) != 2 {
+            // Records stay JSON, and exact, under the escaping.
+            let _ = json_of(&out);
+        }
         let summary = step.summary();
         if std::env::var_os("SHOW_OUTPUT").is_some() {
             eprintln!("--- summary\n{summary}");
         }
         assert_summary_is_inert(&format!("{args:?}"), &summary);
+    }
+    // The hook's stdin, quoted back in its error.
+    check(
+        &step,
+        &repo,
+        &["hook", "pre-push", "origin", "url"],
+        b"refs/heads/x\x1b[2J ::add-mask::stdin\r::error::cr x y\n",
+    );
+    // JSON keeps every name exact.
+    let list = check(&step, &repo, &["list", "--format", "json"], b"");
+    let ids: Vec<String> = json_of(&list)["plugins"]
+        .as_array()
+        .expect("plugins")
+        .iter()
+        .filter_map(|p| p["id"].as_str().map(str::to_owned))
+        .collect();
+    for name in NAMES {
+        assert!(ids.iter().any(|id| id == name), "{name:?} exact in {ids:?}");
     }
     // The summary of the default run lists every finding, none lost to the data.
     std::fs::write(step.file("summary.md"), "").expect("reset summary");
