@@ -572,3 +572,40 @@ fn a_long_link_target_is_shown_capped_and_no_summary_row_is_dropped() {
         );
     }
 }
+
+#[test]
+fn terminal_control_sequences_in_repository_strings_are_shown_escaped_whatever_the_colour() {
+    let repo = hostile();
+    let runs: &[&[&str]] = &[
+        &["verify", "--format", "human"],
+        &["list"],
+        &["owners"],
+        &["diff", "-v", "HEAD~1", "HEAD"],
+        &["digest", "plugins/linky"],
+        &["verify", "--rev", "nope\x1b[2J\u{9b}H"],
+    ];
+    for args in runs {
+        for colour in ["never", "always", "auto"] {
+            let mut all: Vec<&str> = args.to_vec();
+            all.extend(["--color", colour]);
+            let out = run_env(repo.path(), &all, &[]);
+            assert!([0, 2, 4].contains(&code(&out)), "{all:?}: {}", stderr(&out));
+            let what = format!("{all:?}");
+            assert_no_raw_controls(&what, &out.stdout, colour == "always");
+            assert_no_raw_controls(&what, &out.stderr, colour == "always");
+            // The escaped name is there to read.
+            if args == &["list"] {
+                assert!(
+                    stdout(&out).contains("esc\\u{1b}]0;pwned"),
+                    "{}",
+                    stdout(&out)
+                );
+            }
+        }
+        // On a terminal (colour on by default), too.
+        if let Some(out) = run_on_tty(repo.path(), args, &[]) {
+            let text = stdout(&out).replace("\r\n", "\n");
+            assert_no_raw_controls(&format!("{args:?} on a tty"), text.as_bytes(), true);
+        }
+    }
+}
