@@ -36,7 +36,7 @@ impl Style {
 }
 
 /// Text from the tree (file names, link targets, messages) as people see it: capped,
-/// control characters escaped (`\n`, `\x1b`), so that it can neither break a line nor
+/// control characters escaped (`\n`, `\u{1b}`), so that it can neither break a line nor
 /// drive the terminal. See [`escape::shown`].
 pub fn printable(text: &str) -> Cow<'_, str> {
     escape::shown(text)

@@ -338,14 +338,6 @@ impl Step {
 /// Runs one command as a step and checks both streams.
 fn check(step: &Step, repo: &Repo, args: &[&str], stdin: &[u8]) -> Output {
     let out = step.run(repo.path(), args, stdin);
-    if std::env::var_os("SHOW_OUTPUT").is_some() {
-        eprintln!(
-            "=== {args:?} exit {}\n{}\n--- stderr\n{}",
-            code(&out),
-            stdout(&out),
-            stderr(&out)
-        );
-    }
     let what = format!("plugin-lock {args:?}");
     assert!(
         [0, 2, 4].contains(&code(&out)),
@@ -493,9 +485,6 @@ fn repository_strings_inject_no_workflow_command_control_character_or_markdown()
             let _ = json_of(&out);
         }
         let summary = step.summary();
-        if std::env::var_os("SHOW_OUTPUT").is_some() {
-            eprintln!("--- summary\n{summary}");
-        }
         assert_summary_is_inert(&format!("{args:?}"), &summary);
     }
     // The hook's stdin, quoted back in its error.
