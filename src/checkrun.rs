@@ -31,6 +31,7 @@ use octocrab::params::checks::{
 use serde::{Deserialize, Serialize};
 
 use crate::findings::{Finding, Severity, count};
+use crate::render::escape::{self, shown, terminal};
 
 /// The check run's name (and the `check_name` of the lookup).
 pub const NAME: &str = "plugin-lock";
@@ -463,14 +464,16 @@ struct Annotation {
 
 impl Annotation {
     fn from_finding(f: &Finding) -> Annotation {
+        // Shown as on a terminal (capped, control characters escaped): GitHub displays
+        // these as text, and a 50 MB value would not fit the API's limits anyway.
         let title = match &f.plugin {
-            Some(id) => format!("{} ({id})", f.kind.as_str()),
+            Some(id) => format!("{} ({})", f.kind.as_str(), shown(id)),
             None => f.kind.as_str().to_owned(),
         };
         let details: Vec<String> = f
             .notes
             .iter()
-            .map(|(label, value)| format!("{label}: {value}"))
+            .map(|(label, value)| format!("{label}: {}", shown(value)))
             .collect();
         Annotation {
             path: f.path.clone(),
@@ -478,7 +481,7 @@ impl Annotation {
             column: f.column,
             level: f.severity,
             title: truncate(&title, MAX_TITLE),
-            message: truncate(&f.message(), MAX_MESSAGE),
+            message: truncate(&terminal(&escape::message(f)), MAX_MESSAGE),
             raw_details: (!details.is_empty()).then(|| truncate(&details.join("\n"), MAX_MESSAGE)),
         }
     }

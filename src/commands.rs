@@ -335,7 +335,7 @@ fn owners(ctx: &mut Ctx<'_>, paths: &[String]) -> Result<u8> {
             writeln!(
                 ctx.err,
                 "plugin-lock: {}:{}:{}: {}",
-                f.path,
+                human::printable(&f.path),
                 e.line,
                 e.column,
                 human::printable(&e.message)
@@ -382,7 +382,7 @@ fn owners(ctx: &mut Ctx<'_>, paths: &[String]) -> Result<u8> {
                 let who = if e.owners.is_empty() {
                     "-".to_owned()
                 } else {
-                    e.owners.join(" ")
+                    human::owners(&e.owners)
                 };
                 writeln!(ctx.out, "{}  {who}", human::printable(&e.path))
             }),
@@ -451,23 +451,29 @@ fn owners(ctx: &mut Ctx<'_>, paths: &[String]) -> Result<u8> {
                 if o.is_empty() {
                     "-".to_owned()
                 } else {
-                    o.join(" ")
+                    human::owners(o)
                 }
             };
             let at = |l: Option<u32>| l.map(|l| format!(" (line {l})")).unwrap_or_default();
             match &codeowners {
-                Some(c) => writeln!(ctx.out, "CODEOWNERS: {c}")?,
+                Some(c) => writeln!(ctx.out, "CODEOWNERS: {}", human::printable(c))?,
                 None => writeln!(ctx.out, "CODEOWNERS: none")?,
             }
             writeln!(
                 ctx.out,
                 "{}  {}{}",
-                lock.path,
+                human::printable(&lock.path),
                 who(&lock.owners),
                 at(lock.line)
             )?;
             if let Some(c) = &config {
-                writeln!(ctx.out, "{}  {}{}", c.path, who(&c.owners), at(c.line))?;
+                writeln!(
+                    ctx.out,
+                    "{}  {}{}",
+                    human::printable(&c.path),
+                    who(&c.owners),
+                    at(c.line)
+                )?;
             }
             for p in &plugins {
                 let tail = if p.unowned.is_empty() {
@@ -664,8 +670,9 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
                 }
                 writeln!(
                     ctx.err,
-                    "update: refused: {} plugin(s) rejected; {lock_path} is unchanged",
-                    rejected.len()
+                    "update: refused: {} plugin(s) rejected; {} is unchanged",
+                    rejected.len(),
+                    human::printable(&lock_path)
                 )
                 .map_err(io_out)?;
             }
@@ -757,15 +764,21 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
                     } else {
                         "replaced"
                     };
-                    writeln!(ctx.out, "update: {verb} a malformed lock ({why})").map_err(io_out)?;
+                    writeln!(
+                        ctx.out,
+                        "update: {verb} a malformed lock ({})",
+                        render::escape::shown_text(why)
+                    )
+                    .map_err(io_out)?;
                 }
+                let shown_lock = human::printable(&lock_path);
                 for c in diff.iter().filter(|_| !ctx.cli.quiet) {
+                    let id = human::printable(c.id);
                     let line = match c.change {
-                        "added" => format!("  + {}  {}", c.id, c.to.unwrap_or_default()),
-                        "removed" => format!("  - {}  {}", c.id, c.from.unwrap_or_default()),
+                        "added" => format!("  + {id}  {}", c.to.unwrap_or_default()),
+                        "removed" => format!("  - {id}  {}", c.from.unwrap_or_default()),
                         _ => format!(
-                            "  ~ {}  {} -> {}",
-                            c.id,
+                            "  ~ {id}  {} -> {}",
                             c.from.unwrap_or_default(),
                             c.to.unwrap_or_default()
                         ),
@@ -775,16 +788,16 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
                 let summary = if check_only {
                     if stale {
                         format!(
-                            "update --check: {lock_path} is out of date ({} entr{} would change); run `plugin-lock update`",
+                            "update --check: {shown_lock} is out of date ({} entr{} would change); run `plugin-lock update`",
                             diff.len(),
                             if diff.len() == 1 { "y" } else { "ies" }
                         )
                     } else {
-                        format!("update --check: {lock_path} is up to date")
+                        format!("update --check: {shown_lock} is up to date")
                     }
                 } else if written {
                     format!(
-                        "update: wrote {lock_path} ({})",
+                        "update: wrote {shown_lock} ({})",
                         match diff.len() {
                             0 => "same entries, rewritten in canonical form".to_owned(),
                             1 => "1 entry changed".to_owned(),
@@ -792,10 +805,15 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
                         }
                     )
                 } else {
-                    format!("update: {lock_path} is up to date")
+                    format!("update: {shown_lock} is up to date")
                 };
                 if !ctx.cli.quiet {
-                    writeln!(ctx.out, "{summary} [source {}]", inv.source).map_err(io_out)?;
+                    writeln!(
+                        ctx.out,
+                        "{summary} [source {}]",
+                        human::printable(&inv.source)
+                    )
+                    .map_err(io_out)?;
                 }
             }
         }
@@ -912,10 +930,16 @@ fn digest_dirs(ctx: &mut Ctx<'_>, dirs: &[String], explain: bool) -> Result<u8> 
                 match &o.result {
                     Ok(d) => {
                         for r in &o.records {
-                            writeln!(ctx.out, "{}  {}  {}", r.sha256, r.size, r.path)
-                                .map_err(io_out)?;
+                            writeln!(
+                                ctx.out,
+                                "{}  {}  {}",
+                                r.sha256,
+                                r.size,
+                                human::printable(&r.path)
+                            )
+                            .map_err(io_out)?;
                         }
-                        writeln!(ctx.out, "{d}  {dir}").map_err(io_out)?;
+                        writeln!(ctx.out, "{d}  {}", human::printable(dir)).map_err(io_out)?;
                     }
                     Err(r) => {
                         rejected = true;

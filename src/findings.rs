@@ -210,19 +210,19 @@ impl Finding {
 
     /// The whole message in one string: headline, then what to do.
     pub fn message(&self) -> String {
-        match &self.help {
-            Some(help) => {
-                let mut chars = help.chars();
-                let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
-                format!(
-                    "{}. {}{}",
-                    self.title,
-                    first.unwrap_or_default(),
-                    chars.as_str()
-                )
-            }
-            None => self.title.clone(),
+        compose(&self.title, self.help.as_deref())
+    }
+}
+
+/// A message from a headline and what to do (`render::escape::message` caps the parts).
+pub fn compose(title: &str, help: Option<&str>) -> String {
+    match help {
+        Some(help) => {
+            let mut chars = help.chars();
+            let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
+            format!("{title}. {}{}", first.unwrap_or_default(), chars.as_str())
         }
+        None => title.to_owned(),
     }
 }
 

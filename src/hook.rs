@@ -476,7 +476,7 @@ fn write_human(
             "pre-push: {} {} verified against {}",
             style_ok(style),
             plural(verified.len(), "ref"),
-            first.lock_path
+            human::printable(&first.lock_path)
         );
         if warnings > 0 {
             line.push_str(&format!(
@@ -535,7 +535,7 @@ fn write_human(
                 "pre-push: ok {}{target}: {} match {}",
                 label(v.update, &c.commit),
                 plural(c.plugins, "plugin"),
-                c.lock_path
+                human::printable(&c.lock_path)
             )?;
         }
     }
@@ -548,7 +548,8 @@ fn write_human(
     )?;
     writeln!(
         out,
-        "  fix: on the failing branch run `plugin-lock update`, review and commit {lock_path} (or restore the plugins' files), then push again; the help lines above say what `update` cannot fix."
+        "  fix: on the failing branch run `plugin-lock update`, review and commit {} (or restore the plugins' files), then push again; the help lines above say what `update` cannot fix.",
+        human::printable(lock_path)
     )?;
     if failed
         .iter()

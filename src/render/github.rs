@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use super::escape::{self, md_code as code, md_text as cell, shown};
 use crate::check::{Inventory, Status};
 use crate::findings::{Finding, Kind, Severity, count};
 
@@ -29,16 +30,26 @@ fn command(f: &Finding) -> String {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let mut props = format!("file={},line={}", escape_property(&f.path), f.line);
+    // Title and message shown first (capped, control characters escaped: the log renders
+    // ANSI), the path as exact as the runner can carry it; then escaped as the toolkit
+    // does, so the runner reads back exactly that.
+    let mut props = format!(
+        "file={},line={}",
+        escape_property(&escape::annotation_path(&f.path)),
+        f.line
+    );
     if let Some(col) = f.column {
         let _ = write!(props, ",col={col}");
     }
     let title = match &f.plugin {
-        Some(id) => format!("{} ({id})", f.kind.as_str()),
+        Some(id) => format!("{} ({})", f.kind.as_str(), shown(id)),
         None => f.kind.as_str().to_owned(),
     };
     let _ = write!(props, ",title={}", escape_property(&title));
-    format!("::{level} {props}::{}", escape_data(&f.message()))
+    format!(
+        "::{level} {props}::{}",
+        escape_data(&escape::terminal(&escape::message(f)))
+    )
 }
 
 /// Errors first, at most [`MAX_PER_SEVERITY`] of each severity, then one notice for the
@@ -49,7 +60,7 @@ pub fn annotations(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> 
         let mut shown = 0;
         for f in findings.iter().filter(|f| f.severity == severity) {
             if shown < MAX_PER_SEVERITY {
-                writeln!(out, "{}", command(f))?;
+                escape::command(out, &command(f))?;
                 shown += 1;
             } else {
                 hidden += 1;
@@ -57,36 +68,16 @@ pub fn annotations(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> 
         }
     }
     if hidden > 0 {
-        writeln!(
-            out,
+        let notice = format!(
             "::notice title=plugin-lock::{}",
             escape_data(&format!(
                 "{hidden} more finding(s) are not shown as annotations (GitHub shows {MAX_PER_SEVERITY} per severity); the job summary lists all {}",
                 findings.len()
             ))
-        )?;
+        );
+        escape::command(out, &notice)?;
     }
     Ok(())
-}
-
-/// Text inside a Markdown table cell: no line breaks, no column breaks, no HTML.
-fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace(['\r', '\n'], " ")
-}
-
-/// Inline code in a cell; backticks in the text cannot end it early.
-fn code(s: &str) -> String {
-    if s.is_empty() {
-        return String::new();
-    }
-    let text = cell(s);
-    let fence = if text.contains('`') { "`` " } else { "`" };
-    let close = if text.contains('`') { " ``" } else { "`" };
-    format!("{fence}{text}{close}")
 }
 
 /// The complete report as GitHub-flavoured Markdown, truncated visibly below 1 MiB.
@@ -115,8 +106,8 @@ pub fn summary(inv: &Inventory, findings: &[Finding], command: &str) -> String {
                 f.severity.as_str(),
                 code(f.kind.as_str()),
                 f.plugin.as_deref().map(code).unwrap_or_default(),
-                code(&format!("{}:{}", f.path, f.line)),
-                cell(&f.message())
+                escape::md_location(&f.path, f.line),
+                cell(&escape::message(f))
             );
         }
         let mut kinds: Vec<Kind> = findings.iter().map(|f| f.kind).collect();
@@ -182,9 +173,9 @@ pub fn without_commands(
     text: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
     let token = random_token();
-    writeln!(out, "::stop-commands::{token}")?;
+    escape::command(out, &format!("::stop-commands::{token}"))?;
     text(out)?;
-    writeln!(out, "::{token}::")
+    escape::command(out, &format!("::{token}::"))
 }
 
 /// `name=value` lines for `$GITHUB_OUTPUT`; a value with a line break uses a heredoc
@@ -296,7 +287,7 @@ mod tests {
             assert_eq!(name, "error");
             assert_eq!(props[0], ("file".to_owned(), path.to_owned()));
             assert_eq!(props[1], ("line".to_owned(), "3".to_owned()));
-            assert!(message.contains(path));
+            assert!(message.contains(&*shown(path)));
         }
     }
 
@@ -338,7 +329,7 @@ mod tests {
 
     #[test]
     fn cells_cannot_break_the_table() {
-        assert_eq!(cell("a|b\nc"), "a\\|b c");
-        assert_eq!(code("x`y"), "`` x`y ``");
+        assert_eq!(cell("a|b\nc"), "a\\|b\\\\nc");
+        assert_eq!(code("x`y"), "``x`y``");
     }
 }

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
+use super::escape;
 use crate::check::{Inventory, PluginState};
 use crate::findings::{Finding, Severity, count};
 
@@ -34,21 +35,11 @@ impl Style {
     }
 }
 
-/// Text from the tree (file names, link targets) with its control characters escaped
-/// (`\t`, `\n`, `\u{1b}`), so that it can neither break a line nor drive the terminal.
+/// Text from the tree (file names, link targets, messages) as people see it: capped,
+/// control characters escaped (`\n`, `\u{1b}`), so that it can neither break a line nor
+/// drive the terminal. See [`escape::shown`].
 pub fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    escape::shown(text)
 }
 
 /// One block per finding: `error[kind]: title`, ` --> file:line`, notes, help.
@@ -126,7 +117,7 @@ pub fn report(
             } else {
                 "match"
             },
-            verdict.lock_path,
+            printable(verdict.lock_path),
             plural(warnings, "warning"),
         )
     } else {
@@ -137,10 +128,10 @@ pub fn report(
             plural(errors, "error"),
             plural(warnings, "warning"),
             plural(verdict.plugins, "plugin"),
-            verdict.lock_path,
+            printable(verdict.lock_path),
         )
     };
-    writeln!(out, "{line} [source {}]", verdict.source)
+    writeln!(out, "{line} [source {}]", printable(verdict.source))
 }
 
 fn short(hex: Option<&str>) -> String {
@@ -164,15 +155,15 @@ pub fn inventory(out: &mut dyn Write, inv: &Inventory, verbose: bool) -> io::Res
                 short(p.locked.as_deref())
             };
             [
-                p.id.clone(),
-                p.version().unwrap_or("-").to_owned(),
+                printable(&p.id).into_owned(),
+                printable(p.version().unwrap_or("-")).into_owned(),
                 p.status.as_str().to_owned(),
-                digest,
-                locked,
+                printable(&digest).into_owned(),
+                printable(&locked).into_owned(),
                 if p.owners.is_empty() {
                     "-".to_owned()
                 } else {
-                    p.owners.join(" ")
+                    owners(&p.owners)
                 },
             ]
         })
@@ -202,20 +193,29 @@ pub fn inventory(out: &mut dyn Write, inv: &Inventory, verbose: bool) -> io::Res
             .iter()
             .filter(|p| p.status != crate::check::Status::MissingDirectory)
             .count(),
-        inv.lock_path,
-        inv.source
+        printable(&inv.lock_path),
+        printable(&inv.source)
     )
+}
+
+/// Owners as a space-separated list, each shown safely.
+pub fn owners(owners: &[String]) -> String {
+    owners
+        .iter()
+        .map(|o| printable(o).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `diff`: one line per changed plugin, its files below; unchanged ones with `-v`.
 pub fn diff(out: &mut dyn Write, d: &crate::changes::Diff, verbose: bool) -> io::Result<()> {
     use crate::changes::Class;
-    let short = |s: &str| s.chars().take(12).collect::<String>();
+    let short = |s: &str| printable(&s.chars().take(12).collect::<String>()).into_owned();
     writeln!(out, "diff {}..{}", short(&d.from), short(&d.to))?;
     let width = d
         .plugins
         .iter()
-        .map(|p| p.id.chars().count())
+        .map(|p| printable(&p.id).chars().count())
         .max()
         .unwrap_or(0);
     let mut unchanged = 0;

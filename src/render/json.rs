@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::PluginJson;
+use super::escape;
 use crate::check::Inventory;
 use crate::findings::{Finding, Severity};
 
@@ -31,16 +32,19 @@ impl<'a> FindingJson<'a> {
             path: &f.path,
             line: f.line,
             column: f.column,
-            message: f.message(),
+            // Capped parts: the data fields stay exact, the text for people is bounded.
+            message: escape::message(f),
             fields: &f.fields,
         }
     }
 }
 
-/// Pretty-printed JSON and a final newline.
+/// Pretty-printed JSON and a final newline; DEL, C1 and line separators as `\u`
+/// escapes ([`escape::json_bytes`]), so not even a C1 reaches a terminal.
 pub fn write(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)
+    let bytes = serde_json::to_vec_pretty(value)
         .map_err(|e| io::Error::new(e.io_error_kind().unwrap_or(io::ErrorKind::Other), e))?;
+    out.write_all(&escape::json_bytes(bytes))?;
     writeln!(out)
 }
 

@@ -1,6 +1,7 @@
 //! Renderers: one module per output format. Each takes what a command computed and a
 //! writer; none decides anything.
 
+pub mod escape;
 pub mod github;
 pub mod human;
 pub mod json;
@@ -26,7 +27,8 @@ pub struct PluginJson<'a> {
 pub struct RejectionJson<'a> {
     pub kind: &'static str,
     pub path: &'a str,
-    pub message: &'a str,
+    /// Capped: a record keeps data exact, but a message is text for people.
+    pub message: std::borrow::Cow<'a, str>,
 }
 
 impl<'a> RejectionJson<'a> {
@@ -34,7 +36,7 @@ impl<'a> RejectionJson<'a> {
         RejectionJson {
             kind: r.kind.as_str(),
             path: &r.path,
-            message: &r.message,
+            message: escape::cap(&r.message),
         }
     }
 }

@@ -83,7 +83,7 @@ fn result(f: &Finding, rule_index: usize) -> Value {
         "ruleId": f.kind.as_str(),
         "ruleIndex": rule_index,
         "level": level(f.severity),
-        "message": { "text": f.message() },
+        "message": { "text": super::escape::message(f) },
         "locations": [{
             "physicalLocation": {
                 "artifactLocation": { "uri": uri(&f.path), "uriBaseId": "%SRCROOT%" },

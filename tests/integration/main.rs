@@ -12,6 +12,7 @@ mod owners;
 mod security_base;
 mod security_cache;
 mod security_limits;
+mod security_output;
 mod security_paths;
 mod security_writes;
 mod snapshots;
