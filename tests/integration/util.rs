@@ -362,6 +362,16 @@ impl Bounded {
             "{what}: still running after {TIME_BOUND:?}; stderr: {}",
             stderr(&self.output)
         );
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            if let Some(signal) = self.output.status.signal() {
+                panic!(
+                    "{what}: killed by signal {signal}; stderr: {}",
+                    stderr(&self.output)
+                );
+            }
+        }
         if let Some(rss) = self.max_rss_kib {
             assert!(
                 rss <= MEMORY_BOUND_KIB,
@@ -409,6 +419,16 @@ pub fn run_bounded(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Bounded {
     }
 }
 
+/// The child's own peak resident set so far (`VmHWM`). Not `ru_maxrss`: Linux counts
+/// the parent's resident set at fork into a child's, so a test process that once held
+/// a large buffer would inflate every measurement after it.
+#[cfg(target_os = "linux")]
+fn sampled_peak_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 #[cfg(unix)]
 fn wait_bounded(
     child: &mut std::process::Child,
@@ -417,31 +437,31 @@ fn wait_bounded(
     use std::os::unix::process::ExitStatusExt;
     let pid = child.id() as libc::pid_t;
     let mut timed_out = false;
+    let mut sampled: Option<u64> = None;
     loop {
+        #[cfg(target_os = "linux")]
+        if let Some(kib) = sampled_peak_kib(child.id()) {
+            sampled = Some(sampled.map_or(kib, |s| s.max(kib)));
+        }
         let mut status: libc::c_int = 0;
         // SAFETY: plain syscall on our own child; `usage` is a valid out-parameter.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
         let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
         if reaped == pid {
-            // ru_maxrss is in KiB on Linux (bytes on macOS).
-            let rss = usage.ru_maxrss as u64;
-            let kib = if cfg!(target_os = "macos") {
-                rss / 1024
+            // Linux: the sampled VmHWM (see `sampled_peak_kib`); macOS: ru_maxrss, in bytes.
+            let kib = if cfg!(target_os = "linux") {
+                sampled
             } else {
-                rss
+                Some(usage.ru_maxrss as u64 / 1024)
             };
-            return (
-                std::process::ExitStatus::from_raw(status),
-                timed_out,
-                Some(kib),
-            );
+            return (std::process::ExitStatus::from_raw(status), timed_out, kib);
         }
         assert!(reaped == 0, "wait4 failed");
         if !timed_out && started.elapsed() > TIME_BOUND {
             timed_out = true;
             let _ = child.kill();
         }
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
 

@@ -505,3 +505,39 @@ fn a_plain_verify_runs_within_the_resource_bounds() {
     assert_eq!(code(&run.output), 0, "{}", stderr(&run.output));
     assert!(run.max_rss_kib.is_none_or(|kib| kib > 0));
 }
+
+/// The harness behind every resource-bound test can fail: a run that reads a 300 MiB
+/// file whole (the size limit raised past it) is caught by the memory bound (sampled
+/// every few milliseconds: reading 300 MiB takes far longer).
+#[test]
+fn the_resource_bounds_catch_a_run_that_holds_a_large_file() {
+    let repo = Repo::new();
+    repo.write("plugins/big/plugin.yaml", "name: big\nversion: 1.0.0\n");
+    repo.git(&["add", "-A"]);
+    // Built outside the test process, so that the test's own memory stays small.
+    let id = std::process::Command::new("sh")
+        .current_dir(repo.path())
+        .args([
+            "-c",
+            "head -c 314572800 /dev/zero | git hash-object -w --stdin",
+        ])
+        .output()
+        .expect("sh runs");
+    let id = String::from_utf8_lossy(&id.stdout).trim().to_owned();
+    assert_eq!(id.len(), 40, "hash-object failed");
+    git_stdin(
+        repo.path(),
+        &["update-index", "--add", "--index-info"],
+        Some(format!("100644 {id}\tplugins/big/model.bin\n").as_bytes()),
+    );
+    repo.commit_index("a large file");
+    let run = run_bounded(repo.path(), &["--max-blob-size", "1G", "verify"], &[]);
+    let caught = std::panic::catch_unwind(|| run.assert_within_bounds("verify")).is_err();
+    assert!(
+        caught,
+        "a 300 MiB read passed the 256 MiB bound: {:?} KiB, exit {:?}, stderr {}",
+        run.max_rss_kib,
+        run.output.status,
+        stderr(&run.output)
+    );
+}
