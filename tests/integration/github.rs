@@ -107,56 +107,10 @@ impl Step {
     }
 }
 
-/// A workflow command: name, properties (unescaped), message (unescaped).
-#[derive(Debug)]
-struct Command {
-    name: String,
-    props: Vec<(String, String)>,
-    message: String,
-}
-
-impl Command {
-    fn prop(&self, key: &str) -> Option<&str> {
-        self.props
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// The runner's unescaping: each mapping in its table's order, `%25` last.
-fn unescape(s: &str, property: bool) -> String {
-    let mut s = s.replace("%0D", "\r").replace("%0A", "\n");
-    if property {
-        s = s.replace("%3A", ":").replace("%2C", ",");
-    }
-    s.replace("%25", "%")
-}
-
-/// One line as `TryParseV2` reads it: leading whitespace trimmed, `::name props::message`,
-/// properties split on `,` and then on the first `=`.
-fn parse_command(line: &str) -> Option<Command> {
-    let rest = line.trim_start().strip_prefix("::")?;
-    let end = rest.find("::")?;
-    let (head, message) = (&rest[..end], &rest[end + 2..]);
-    let (name, props) = head.split_once(' ').unwrap_or((head, ""));
-    let props = props
-        .split(',')
-        .filter(|p| !p.is_empty())
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| (k.to_owned(), unescape(v, true)))
-        .collect();
-    Some(Command {
-        name: name.to_owned(),
-        props,
-        message: unescape(message, false),
-    })
-}
-
 /// What the runner executes from a step's stdout: every command outside
 /// `::stop-commands::TOKEN` … `::TOKEN::`, whose lines it ignores. Asserts the block is
 /// closed by its own token, and that nothing but annotations runs.
-fn runner_view(stdout: &str) -> Vec<Command> {
+fn runner_view(stdout: &str) -> Vec<WorkflowCommand> {
     let mut commands = Vec::new();
     let mut stopped: Option<String> = None;
     let mut blocks = 0;
@@ -197,7 +151,7 @@ fn runner_view(stdout: &str) -> Vec<Command> {
     commands
 }
 
-fn named<'a>(commands: &'a [Command], name: &str) -> Vec<&'a Command> {
+fn named<'a>(commands: &'a [WorkflowCommand], name: &str) -> Vec<&'a WorkflowCommand> {
     commands.iter().filter(|c| c.name == name).collect()
 }
 

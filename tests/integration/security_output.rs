@@ -102,50 +102,14 @@ fn hostile() -> Repo {
 // ---------------------------------------------------------------------------------------
 // The runner's reading of a step's output
 
-/// A workflow command as the runner reads it.
-#[derive(Debug)]
-struct Command {
-    name: String,
-    props: Vec<(String, String)>,
-    message: String,
-}
-
-fn unescape(s: &str, property: bool) -> String {
-    let mut s = s.replace("%0D", "\r").replace("%0A", "\n");
-    if property {
-        s = s.replace("%3A", ":").replace("%2C", ",");
-    }
-    s.replace("%25", "%")
-}
-
-/// `TryParseV2`: after leading whitespace, `::name props::message`.
-fn parse_v2(line: &str) -> Option<Command> {
-    let rest = line.trim_start().strip_prefix("::")?;
-    let end = rest.find("::")?;
-    let (head, message) = (&rest[..end], &rest[end + 2..]);
-    let (name, props) = head.split_once(' ').unwrap_or((head, ""));
-    let props = props
-        .trim()
-        .split(',')
-        .filter(|p| !p.is_empty())
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| (k.to_owned(), unescape(v, true)))
-        .collect();
-    Some(Command {
-        name: name.to_owned(),
-        props,
-        message: unescape(message, false),
-    })
-}
-
 /// `TryParse`, the older syntax the runner still reads: `##[name props]message`
 /// anywhere in the line.
-fn parse_v1(line: &str) -> Option<Command> {
+fn parse_v1(line: &str) -> Option<WorkflowCommand> {
     let start = line.find("##[")? + 3;
     let end = start + line[start..].find(']')?;
     let info = &line[start..end];
     let name = info.split(' ').next().unwrap_or("");
-    Some(Command {
+    Some(WorkflowCommand {
         name: name.to_owned(),
         props: Vec::new(),
         message: line[end + 1..].to_owned(),
@@ -154,11 +118,11 @@ fn parse_v1(line: &str) -> Option<Command> {
 
 /// Every command the runner would run from `text` (one stream), honouring
 /// `::stop-commands::TOKEN` … `::TOKEN::`. Lines end at `\n` or `\r` (`ReadLine`).
-fn runner_view(text: &str) -> Vec<Command> {
+fn runner_view(text: &str) -> Vec<WorkflowCommand> {
     let mut commands = Vec::new();
     let mut stopped: Option<String> = None;
     for line in text.split(['\n', '\r']) {
-        let Some(command) = parse_v2(line).or_else(|| parse_v1(line)) else {
+        let Some(command) = parse_command(line).or_else(|| parse_v1(line)) else {
             continue;
         };
         if let Some(token) = &stopped {

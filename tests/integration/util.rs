@@ -482,3 +482,50 @@ fn wait_bounded(
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+/// A GitHub Actions workflow command as the runner reads it: name, properties (unescaped), message (unescaped).
+#[derive(Debug)]
+pub struct WorkflowCommand {
+    pub name: String,
+    pub props: Vec<(String, String)>,
+    pub message: String,
+}
+
+impl WorkflowCommand {
+    pub fn prop(&self, key: &str) -> Option<&str> {
+        self.props
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The runner's unescaping: each mapping in its table's order, `%25` last.
+pub fn unescape(s: &str, property: bool) -> String {
+    let mut s = s.replace("%0D", "\r").replace("%0A", "\n");
+    if property {
+        s = s.replace("%3A", ":").replace("%2C", ",");
+    }
+    s.replace("%25", "%")
+}
+
+/// One line as `TryParseV2` reads it: leading whitespace trimmed, `::name props::message`,
+/// properties split on `,` and then on the first `=`.
+pub fn parse_command(line: &str) -> Option<WorkflowCommand> {
+    let rest = line.trim_start().strip_prefix("::")?;
+    let end = rest.find("::")?;
+    let (head, message) = (&rest[..end], &rest[end + 2..]);
+    let (name, props) = head.split_once(' ').unwrap_or((head, ""));
+    let props = props
+        .trim()
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_owned(), unescape(v, true)))
+        .collect();
+    Some(WorkflowCommand {
+        name: name.to_owned(),
+        props,
+        message: unescape(message, false),
+    })
+}
