@@ -7,7 +7,10 @@ use gix::bstr::{BStr, BString, ByteSlice};
 use globset::GlobSet;
 
 use crate::error::{Error, Result};
-use crate::source::{Kind, MAX_PATH_BYTES, Node, Reader, join_bytes, portable_name, shown};
+use crate::source::{
+    Kind, MAX_PATH_BYTES, MAX_TREE_ENTRIES, Node, Reader, join_bytes, portable_name, shown,
+    too_many_entries,
+};
 
 /// A plugin directory found in `T`.
 #[derive(Debug, Clone)]
@@ -98,6 +101,7 @@ pub fn plugins(reader: &mut Reader<'_>, globs: &[String], lock: &str) -> Result<
     let lock_dir = lock_dir(lock);
     // Keyed by exact path: one directory matched by two globs is one plugin.
     let mut found: BTreeMap<BString, (Node, bool)> = BTreeMap::new();
+    let mut expansion = std::collections::HashMap::new();
     for glob in globs {
         let pattern = compile(glob)?;
         let Some(base) = reader.lookup(BStr::new(&pattern.base))? else {
@@ -121,7 +125,24 @@ pub fn plugins(reader: &mut Reader<'_>, globs: &[String], lock: &str) -> Result<
             .split('/')
             .filter(|c| !c.is_empty())
             .all(|c| portable_name(c.as_bytes()));
-        let mut stack = vec![(BString::from(pattern.base.as_str()), base, 0usize, base_bad)];
+        let mut stack = vec![(
+            BString::from(pattern.base.as_str()),
+            base.clone(),
+            0usize,
+            base_bad,
+        )];
+        // The walk below lists every directory down to the glob's depth: a tree that
+        // repeats subtrees is refused before it is walked (one listing needs no check).
+        let levels = pattern.depth.unwrap_or(usize::MAX);
+        if levels > 1
+            && reader.expanded_entries(&base, levels, MAX_TREE_ENTRIES, &mut expansion)?
+                > MAX_TREE_ENTRIES
+        {
+            return Err(too_many_entries(&format!(
+                "finding plugins with the glob `{}`",
+                crate::config::shown_glob(glob)
+            )));
+        }
         while let Some((dir, node, depth, dir_bad)) = stack.pop() {
             for (name, child) in reader.children(dir.as_bstr(), &node)? {
                 let path = join_bytes(&dir, &name);

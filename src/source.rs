@@ -538,6 +538,20 @@ pub const MAX_PATH_BYTES: usize = 4096;
 /// near this (the listing costs ~100 bytes an entry).
 pub const MAX_WALK_ENTRIES: usize = 250_000;
 
+/// The most entries (files and directories, a shared subtree counted each time it is
+/// named) that one whole-tree walk (plugin discovery, the ownership survey) takes on.
+/// Far above real repositories (a 400,000-file monorepo has about half a million); a
+/// tree that repeats subtrees by id can describe billions in a few kilobytes.
+pub const MAX_TREE_ENTRIES: u64 = 5_000_000;
+
+/// The error for a whole-tree walk past [`MAX_TREE_ENTRIES`]: the run cannot judge the
+/// tree, so it stops (exit 2) rather than hang or pass.
+pub fn too_many_entries(walk: &str) -> Error {
+    Error::Usage(format!(
+        "{walk}: the tree has more than {MAX_TREE_ENTRIES} entries (files and directories); a tree that repeats subtrees can describe billions of paths in a few kilobytes, and plugin-lock does not walk past this bound"
+    ))
+}
+
 /// Why a [`Reader::walk`] stopped before listing everything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cut {
@@ -771,6 +785,92 @@ impl<'a> Reader<'a> {
                 Ok(None)
             }
         }
+    }
+
+    /// How many entries the git tree `node` expands to within `levels` levels (every
+    /// file and directory below it, a shared subtree counted each time it is named;
+    /// `usize::MAX` for all), counting stops past `limit`. Each distinct tree is read once
+    /// per level (`memo`, by id and levels, shared across calls), so the cost is the
+    /// repository's distinct trees, not the expansion. Without tree ids (the index and the
+    /// work tree list real entries) it is 0.
+    pub fn expanded_entries(
+        &mut self,
+        node: &Node,
+        levels: usize,
+        limit: u64,
+        memo: &mut HashMap<(ObjectId, usize), u64>,
+    ) -> Result<u64> {
+        let (TreeData::Git(_), Some(root), Kind::Dir) = (&self.snap.tree, node.id, node.kind)
+        else {
+            return Ok(0);
+        };
+        if levels == 0 {
+            return Ok(0);
+        }
+        if let Some(&n) = memo.get(&(root, levels)) {
+            return Ok(n);
+        }
+        // Post-order without recursion (a tree can nest 100,000 deep): a frame per tree
+        // being counted, with its levels left and the entries counted so far.
+        struct Frame {
+            key: (ObjectId, usize),
+            tree: TreeEntries,
+            next: usize,
+            count: u64,
+        }
+        let mut stack = vec![Frame {
+            key: (root, levels),
+            tree: self.tree_entries(root)?,
+            next: 0,
+            count: 0,
+        }];
+        while let Some(top) = stack.last_mut() {
+            if let Some(&(_, _, kind, child)) = top.tree.entries.get(top.next) {
+                top.next += 1;
+                top.count += 1;
+                let below = top.key.1.saturating_sub(1);
+                if kind == Kind::Dir && below > 0 {
+                    let key = (
+                        child,
+                        if top.key.1 == usize::MAX {
+                            usize::MAX
+                        } else {
+                            below
+                        },
+                    );
+                    match memo.get(&key) {
+                        Some(&n) => top.count = top.count.saturating_add(n),
+                        None => {
+                            let tree = self.tree_entries(child)?;
+                            stack.push(Frame {
+                                key,
+                                tree,
+                                next: 0,
+                                count: 0,
+                            });
+                            continue;
+                        }
+                    }
+                }
+                if top.count > limit {
+                    return Ok(limit + 1);
+                }
+                continue;
+            }
+            let (key, count) = (top.key, top.count);
+            memo.insert(key, count);
+            stack.pop();
+            match stack.last_mut() {
+                Some(parent) => {
+                    parent.count = parent.count.saturating_add(count);
+                    if parent.count > limit {
+                        return Ok(limit + 1);
+                    }
+                }
+                None => return Ok(count),
+            }
+        }
+        Ok(0)
     }
 
     fn tree_entries_memo(

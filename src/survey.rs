@@ -9,12 +9,16 @@
 
 use gix::bstr::BStr;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use gix::ObjectId;
 
 use crate::cache::Cache;
 use crate::codeowners::CodeOwners;
 use crate::error::Result;
-use crate::source::{Kind, Node, Reader, join, shown};
+use crate::source::{
+    Kind, MAX_TREE_ENTRIES, MAX_WALK_ENTRIES, Node, Reader, join, shown, too_many_entries,
+};
 
 /// A plain subtree is cached only from this many files on: smaller ones cost less to
 /// walk again than their cache entries cost to keep.
@@ -83,6 +87,9 @@ pub fn survey(
         loose: vec![Vec::new(); plugin_dirs.len()],
         scratch: Vec::new(),
         hits: Vec::new(),
+        expansion: HashMap::new(),
+        charged: 0,
+        inside_charged: 0,
     };
     if let Some(root) = reader.lookup(BStr::new(""))? {
         walk.visit(reader, String::new(), &root, &[], 0)?;
@@ -148,10 +155,68 @@ struct Walk<'a> {
     loose: Vec<Vec<(String, Option<usize>)>>,
     scratch: Vec<usize>,
     hits: Vec<usize>,
+    /// Entries each tree expands to, by id ([`Reader::expanded_entries`]).
+    expansion: HashMap<(ObjectId, usize), u64>,
+    /// Entries of the subtrees walked so far, bounded by [`MAX_TREE_ENTRIES`]: a tree
+    /// that repeats subtrees is refused before it is walked, not after hours.
+    charged: u64,
+    /// Above zero while walking inside a subtree already charged.
+    inside_charged: usize,
 }
 
 impl Walk<'_> {
+    /// Charges the subtree `node` (unless inside one already charged) before it is
+    /// walked; past the bound the survey stops with an error. Returns whether it charged.
+    /// A `plugin` directory is walked with [`Reader::walk`], which has its own bound.
+    fn charge(
+        &mut self,
+        reader: &mut Reader<'_>,
+        dir: &str,
+        node: &Node,
+        plugin: bool,
+    ) -> Result<bool> {
+        if self.inside_charged > 0 {
+            return Ok(false);
+        }
+        let left = MAX_TREE_ENTRIES - self.charged;
+        let n = reader.expanded_entries(node, usize::MAX, left, &mut self.expansion)?;
+        if plugin && n > MAX_WALK_ENTRIES as u64 {
+            // Its walk stops at the bound and lists nothing; the digest rejects it as
+            // `unsupported_entry`, a finding at the plugin rather than a stopped run.
+            return Ok(false);
+        }
+        if n > left {
+            let at = if dir.is_empty() { "the root" } else { dir };
+            return Err(too_many_entries(&format!(
+                "the CODEOWNERS ownership survey, at `{at}`"
+            )));
+        }
+        self.charged += n;
+        self.inside_charged += 1;
+        Ok(true)
+    }
+
     fn visit(
+        &mut self,
+        reader: &mut Reader<'_>,
+        dir: String,
+        node: &Node,
+        enclosing: &[usize],
+        depth: usize,
+    ) -> Result<()> {
+        // Inside a plugin that holds plugins, a subtree that holds none is walked here
+        // file by file: charged as a whole at its top.
+        let charged = !enclosing.is_empty()
+            && !self.holders.contains(&dir)
+            && self.charge(reader, &dir, node, false)?;
+        let result = self.visit_charged(reader, dir, node, enclosing, depth);
+        if charged {
+            self.inside_charged -= 1;
+        }
+        result
+    }
+
+    fn visit_charged(
         &mut self,
         reader: &mut Reader<'_>,
         dir: String,
@@ -242,10 +307,15 @@ impl Walk<'_> {
         {
             return Ok(summary);
         }
+        let charged = self.charge(reader, dir, node, unit == Unit::Plugin)?;
         let summary = match unit {
-            Unit::Plugin => self.plugin_summary(reader, dir, node)?,
-            Unit::Plain => self.plain_summary(reader, dir, node, depth)?,
+            Unit::Plugin => self.plugin_summary(reader, dir, node),
+            Unit::Plain => self.plain_summary(reader, dir, node, depth),
         };
+        if charged {
+            self.inside_charged -= 1;
+        }
+        let summary = summary?;
         if let (Some(cache), Some(key)) = (self.cache, key)
             && (unit == Unit::Plugin || summary.files >= PLAIN_MIN_FILES)
         {

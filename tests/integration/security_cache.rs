@@ -3,7 +3,7 @@
 //! regular file reached through no symlink; anything else is ignored, never waited on.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use crate::cache::{Seal, cache_file, forge_sealed, verify_json};
 use crate::util::*;
@@ -252,75 +252,6 @@ fn without_a_usable_key_there_is_no_cache_and_no_error() {
     }
 }
 
-/// Runs `args` with `input` on stdin (util's [`run_bounded`] has none), killed after
-/// [`TIME_BOUND`], with its peak memory.
-#[cfg(unix)]
-fn run_stdin_bounded(dir: &Path, args: &[&str], input: &[u8]) -> Bounded {
-    use std::io::{Read as _, Write as _};
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir).args(args);
-    clean_env(&mut cmd);
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("plugin-lock runs");
-    let _ = child.stdin.take().expect("stdin").write_all(input);
-    let mut pipe = child.stderr.take().expect("stderr");
-    let err = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        bytes
-    });
-    let (status, timed_out, max_rss_kib) = wait_bounded(&mut child);
-    Bounded {
-        output: Output {
-            status,
-            stdout: Vec::new(),
-            stderr: err.join().expect("stderr reader"),
-        },
-        timed_out,
-        max_rss_kib,
-    }
-}
-
-/// Waits for `child`, killing it after [`TIME_BOUND`]: its status, whether it was
-/// killed, and its peak resident set in KiB.
-#[cfg(unix)]
-fn wait_bounded(child: &mut std::process::Child) -> (std::process::ExitStatus, bool, Option<u64>) {
-    use std::os::unix::process::ExitStatusExt as _;
-    let started = std::time::Instant::now();
-    let pid = child.id() as libc::pid_t;
-    let mut timed_out = false;
-    loop {
-        let mut status: libc::c_int = 0;
-        // SAFETY: plain syscall on our own child; `usage` is a valid out-parameter.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        if reaped == pid {
-            // ru_maxrss is in KiB on Linux (bytes on macOS).
-            let rss = usage.ru_maxrss as u64;
-            let kib = if cfg!(target_os = "macos") {
-                rss / 1024
-            } else {
-                rss
-            };
-            return (
-                std::process::ExitStatus::from_raw(status),
-                timed_out,
-                Some(kib),
-            );
-        }
-        assert!(reaped == 0, "wait4 failed");
-        if !timed_out && started.elapsed() > TIME_BOUND {
-            timed_out = true;
-            let _ = child.kill();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-}
-
 /// `verify`, `hook pre-commit-framework` and `hook pre-push` with `plant` making the
 /// cache file something that is not a regular file: each finishes within the bounds,
 /// passes, and leaves a regular cache file in its place.
@@ -337,9 +268,10 @@ fn runs_within_bounds_over(what: &str, plant: impl Fn(&Path)) {
             "pre-commit-framework" => {
                 run_bounded(repo.path(), &["hook", "pre-commit-framework"], &[])
             }
-            _ => run_stdin_bounded(
+            _ => run_bounded_stdin(
                 repo.path(),
                 &["hook", "pre-push", "o", "u"],
+                &[],
                 input.as_bytes(),
             ),
         };

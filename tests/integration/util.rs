@@ -384,6 +384,20 @@ impl Bounded {
 /// Runs plugin-lock in `dir` (clean env plus `env`), killing it after [`TIME_BOUND`],
 /// and measures its peak memory.
 pub fn run_bounded(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Bounded {
+    run_bounded_with(dir, args, env, None)
+}
+
+/// [`run_bounded`] with `input` on stdin (the pre-push hook reads its refs there).
+pub fn run_bounded_stdin(dir: &Path, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Bounded {
+    run_bounded_with(dir, args, env, Some(input))
+}
+
+fn run_bounded_with(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    input: Option<&[u8]>,
+) -> Bounded {
     use std::io::Read;
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir).args(args);
@@ -392,11 +406,19 @@ pub fn run_bounded(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Bounded {
         cmd.env(key, value);
     }
     let mut child = cmd
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("plugin-lock runs");
+    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+        // A process that exits without reading its input closes the pipe: not an error.
+        let _ = stdin.write_all(input);
+    }
     let drain = |mut pipe: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
             let mut bytes = Vec::new();
