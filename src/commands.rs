@@ -211,7 +211,7 @@ fn verify(
     // Approvals compare with the pull request's base even outside Actions.
     let base_rev = base_rev(ctx).or_else(|| {
         check_approvals
-            .then(|| actions_env::pull_request_sha("base"))
+            .then(actions_env::change_base_sha)
             .flatten()
     });
     let base = pipeline::open_base(base_rev.as_deref(), &ctx.overrides()?, &settings)?;
@@ -306,7 +306,7 @@ fn verify(
 fn base_rev(ctx: &Ctx<'_>) -> Option<String> {
     ctx.cli.base.clone().or_else(|| {
         actions_env::in_actions()
-            .then(|| actions_env::pull_request_sha("base"))
+            .then(actions_env::change_base_sha)
             .flatten()
     })
 }
