@@ -209,11 +209,8 @@ fn verify(
     let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
     let options = InventoryOptions { read_only };
     // Approvals compare with the pull request's base even outside Actions.
-    let base_rev = base_rev(ctx).or_else(|| {
-        check_approvals
-            .then(actions_env::change_base_sha)
-            .flatten()
-    });
+    let base_rev =
+        base_rev(ctx).or_else(|| check_approvals.then(actions_env::change_base_sha).flatten());
     let base = pipeline::open_base(base_rev.as_deref(), &ctx.overrides()?, &settings)?;
     let (inv, mut findings) =
         pipeline::evaluate(&snap, &settings, options, &base, OwnershipFrom::Base)?;

@@ -577,7 +577,11 @@ fn a_long_link_target_is_shown_capped_and_no_summary_row_is_dropped() {
     std::fs::write(step.file("summary.md"), "").expect("reset summary");
     check(&step, &repo, &["verify"], b"");
     let summary = step.summary();
-    assert!(summary.len() < 1024 * 1024, "{} bytes of summary", summary.len());
+    assert!(
+        summary.len() < 1024 * 1024,
+        "{} bytes of summary",
+        summary.len()
+    );
     assert!(
         !summary.contains("truncated"),
         "{}",
