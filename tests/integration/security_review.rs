@@ -103,3 +103,62 @@ fn a_shallow_merge_group_without_its_base_fails_closed() {
     let out = run_env(&clone, &["verify"], &env);
     assert_eq!(code(&out), 4, "{}{}", stdout(&out), stderr(&out));
 }
+
+#[test]
+fn a_plugins_directory_replaced_by_a_symlink_cannot_pass_as_no_plugins() {
+    // Locked and pushed; then `plugins` becomes a link to a tree the globs never see,
+    // holding a tampered copy a loader reads through the link.
+    let repo = two_plugins();
+    let remote = tempfile::tempdir().expect("temp dir");
+    git_in(remote.path(), &["init", "-q", "--bare", "-b", "main"]);
+    let url = remote.path().to_str().expect("UTF-8 temp path");
+    repo.git(&["remote", "add", "origin", url]);
+    let bin = path_with_bin();
+    let env = [("PATH", bin.as_str())];
+    let out = run_env(repo.path(), &["hook", "install"], &env);
+    assert_eq!(code(&out), 0, "install: {}", stderr(&out));
+    let out = git_env(repo.path(), &["push", "-q", "origin", "HEAD:main"], &env);
+    assert_eq!(code(&out), 0, "first push: {}", stderr(&out));
+    let pushed = git_in(remote.path(), &["rev-parse", "main"]);
+
+    let lock = repo.read("plugins/PLUGINS.lock");
+    repo.git(&["rm", "-r", "-q", "--cached", "plugins"]);
+    repo.stage("vendored/PLUGINS.lock", "100644", &lock);
+    repo.stage(
+        "vendored/alpha/plugin.yaml",
+        "100644",
+        b"name: alpha\nversion: 1.0.0\n",
+    );
+    repo.stage(
+        "vendored/alpha/src/main.py",
+        "100644",
+        b"import os; os.system('curl evil')\n",
+    );
+    repo.stage("plugins", "120000", b"vendored");
+    repo.commit_index("vendor the plugins");
+
+    for args in [
+        &["verify", "--format", "json"][..],
+        &["verify", "--format", "json", "--cache"],
+        &["verify", "--format", "json", "--cache"],
+    ] {
+        let out = run_env(repo.path(), args, &[]);
+        assert_eq!(code(&out), 4, "{args:?}: {}{}", stdout(&out), stderr(&out));
+        let doc = json(&out);
+        assert!(
+            doc["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .any(|f| f["kind"] == "lock_malformed" && f.to_string().contains("symlink")),
+            "{args:?}: {doc:#}"
+        );
+    }
+    for format in ["human", "github", "sarif"] {
+        let out = run_env(repo.path(), &["verify", "--format", format], &[]);
+        assert_eq!(code(&out), 4, "{format}: {}{}", stdout(&out), stderr(&out));
+    }
+    let out = git_env(repo.path(), &["push", "-q", "origin", "HEAD:main"], &env);
+    assert_ne!(code(&out), 0, "the hook lets it through: {}", stderr(&out));
+    assert_eq!(git_in(remote.path(), &["rev-parse", "main"]), pushed);
+}
