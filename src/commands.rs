@@ -244,6 +244,12 @@ fn verify(
     let report_path = match (report, format) {
         (None, Format::Human | Format::Json | Format::Sarif) => None,
         (Some(path), _) => {
+            let repo = snap.local_repo();
+            write_path::report_file(
+                snap.workdir.as_deref(),
+                &[repo.git_dir(), repo.common_dir()],
+                path,
+            )?;
             let mut bytes = Vec::new();
             json::verify(&mut bytes, &inv, &findings).map_err(io_out)?;
             lock::write_atomic(path, &bytes).map_err(|source| Error::Io {

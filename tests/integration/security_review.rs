@@ -162,3 +162,65 @@ fn a_plugins_directory_replaced_by_a_symlink_cannot_pass_as_no_plugins() {
     assert_ne!(code(&out), 0, "the hook lets it through: {}", stderr(&out));
     assert_eq!(git_in(remote.path(), &["rev-parse", "main"]), pushed);
 }
+
+#[test]
+fn a_report_path_through_a_repository_symlink_or_into_git_writes_nothing() {
+    // A committed `reports -> <victim>`: the CI's `--report reports/verify.json` (or any
+    // spelling of it) must not land in the victim directory, and no spelling of a path
+    // in `.git` may replace the repository's own files.
+    let victim = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        victim.path().join("authorized_keys"),
+        "ssh-ed25519 AAAA me\n",
+    )
+    .expect("write");
+    let origin = two_plugins();
+    origin.stage(
+        "reports",
+        "120000",
+        victim.path().to_str().expect("UTF-8").as_bytes(),
+    );
+    origin.stage("sub/keep", "100644", b"");
+    origin.commit_index("reports");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("file://{}", origin.path().display());
+    git_in(dir.path(), &["clone", "-q", &url, "clone"]);
+    let clone = dir.path().join("clone");
+    let config = std::fs::read(clone.join(".git/config")).expect("config");
+    for report in [
+        "reports/authorized_keys",
+        "reports/verify.json",
+        "sub/../reports/verify.json",
+        "./reports/../reports/verify.json",
+        ".git/config",
+        "sub/../.git/config",
+        ".git/hooks/pre-push",
+    ] {
+        let out = run_env(&clone, &["verify", "--report", report], &[]);
+        assert_eq!(code(&out), 2, "--report {report}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("refusing"),
+            "{report}: {}",
+            stderr(&out)
+        );
+    }
+    let mut left: Vec<_> = std::fs::read_dir(victim.path())
+        .expect("victim dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["authorized_keys"]);
+    assert_eq!(
+        std::fs::read(victim.path().join("authorized_keys")).expect("read"),
+        b"ssh-ed25519 AAAA me\n"
+    );
+    assert_eq!(
+        std::fs::read(clone.join(".git/config")).expect("config"),
+        config
+    );
+    assert!(!clone.join(".git/hooks/pre-push").exists());
+    // A report where the user asks, outside the repository's links, is written.
+    let out = run_env(&clone, &["verify", "--report", "sub/verify.json"], &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(clone.join("sub/verify.json").is_file());
+}
