@@ -15,13 +15,33 @@ fn event() -> Option<serde_json::Value> {
 
 /// The pull request's `base` or `head` commit id, when the event is a pull request.
 pub fn pull_request_sha(side: &str) -> Option<String> {
-    event()?
+    pull_request_sha_in(&event()?, side)
+}
+
+fn pull_request_sha_in(event: &serde_json::Value, side: &str) -> Option<String> {
+    event
         .get("pull_request")?
         .get(side)?
         .get("sha")?
         .as_str()
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
+}
+
+/// The base commit of an event that proposes a change to a branch: a pull request's
+/// `pull_request.base.sha`, or a merge queue's `merge_group.base_sha`. A merge group is
+/// the pull request on its last step before the branch moves, checked out as shallowly,
+/// so it has the same claim to fail closed when that base is absent.
+pub fn change_base_sha() -> Option<String> {
+    let event = event()?;
+    pull_request_sha_in(&event, "base").or_else(|| {
+        event
+            .get("merge_group")?
+            .get("base_sha")?
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    })
 }
 
 /// The pull request's number (`pull_request.number`), when the event is a pull request.

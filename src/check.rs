@@ -176,7 +176,20 @@ pub struct InventoryOptions {
 
 pub fn read_lock(reader: &mut Reader<'_>, path: &str) -> Result<LockState> {
     Ok(match reader.read_file(path, lock::MAX_LOCK_BYTES)? {
-        None => LockState::Missing,
+        None => match non_directory_ancestor(reader, path)? {
+            // A committed `plugins -> elsewhere` takes the lock and every plugin out of
+            // the tree's view while a checkout still loads them through the link: that
+            // must not read as "no lock, no plugins, ok".
+            Some((dir, kind)) => LockState::Malformed {
+                line: 1,
+                column: 1,
+                message: format!(
+                    "the lock's directory `{dir}` is a {}, not a directory",
+                    kind.describe()
+                ),
+            },
+            None => LockState::Missing,
+        },
         Some(FileRead::TooLarge(size)) => LockState::Malformed {
             line: 1,
             column: 1,
@@ -202,6 +215,26 @@ pub fn read_lock(reader: &mut Reader<'_>, path: &str) -> Result<LockState> {
             },
         },
     })
+}
+
+/// The first proper ancestor of `path` that the tree holds as something other than a
+/// directory (a symlink, a file, a submodule).
+fn non_directory_ancestor(
+    reader: &mut Reader<'_>,
+    path: &str,
+) -> Result<Option<(String, crate::source::Kind)>> {
+    let mut end = 0;
+    while let Some(i) = path[end..].find('/') {
+        end += i;
+        match reader.lookup(BStr::new(&path[..end]))? {
+            None => return Ok(None),
+            Some(node) if node.kind != crate::source::Kind::Dir => {
+                return Ok(Some((path[..end].to_owned(), node.kind)));
+            }
+            Some(_) => end += 1,
+        }
+    }
+    Ok(None)
 }
 
 /// One plugin's results, as src/cache.rs stores them.

@@ -209,11 +209,8 @@ fn verify(
     let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
     let options = InventoryOptions { read_only };
     // Approvals compare with the pull request's base even outside Actions.
-    let base_rev = base_rev(ctx).or_else(|| {
-        check_approvals
-            .then(|| actions_env::pull_request_sha("base"))
-            .flatten()
-    });
+    let base_rev =
+        base_rev(ctx).or_else(|| check_approvals.then(actions_env::change_base_sha).flatten());
     let base = pipeline::open_base(base_rev.as_deref(), &ctx.overrides()?, &settings)?;
     let (inv, mut findings) =
         pipeline::evaluate(&snap, &settings, options, &base, OwnershipFrom::Base)?;
@@ -247,6 +244,12 @@ fn verify(
     let report_path = match (report, format) {
         (None, Format::Human | Format::Json | Format::Sarif) => None,
         (Some(path), _) => {
+            let repo = snap.local_repo();
+            write_path::report_file(
+                snap.workdir.as_deref(),
+                &[repo.git_dir(), repo.common_dir()],
+                path,
+            )?;
             let mut bytes = Vec::new();
             json::verify(&mut bytes, &inv, &findings).map_err(io_out)?;
             lock::write_atomic(path, &bytes).map_err(|source| Error::Io {
@@ -306,7 +309,7 @@ fn verify(
 fn base_rev(ctx: &Ctx<'_>) -> Option<String> {
     ctx.cli.base.clone().or_else(|| {
         actions_env::in_actions()
-            .then(|| actions_env::pull_request_sha("base"))
+            .then(actions_env::change_base_sha)
             .flatten()
     })
 }

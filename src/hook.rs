@@ -765,6 +765,13 @@ fn on_path() -> bool {
     })
 }
 
+/// The hook's path as a message shows it: `core.hooksPath` is the repository's to set,
+/// and a line break in it would start a line of its choosing (a forged verdict on a
+/// terminal), so it is escaped like every repository string.
+fn shown_path(path: &Path) -> String {
+    crate::render::escape::shown(&path.to_string_lossy()).into_owned()
+}
+
 /// `hook install` / `hook uninstall` print human or json; never github or sarif.
 fn plain_json(ctx: &Ctx<'_>) -> Result<bool> {
     match ctx.cli.format {
@@ -812,7 +819,7 @@ fn install(ctx: &mut Ctx<'_>, force: bool) -> Result<u8> {
     let action = match existing_hook(&path)? {
         None => "installed",
         Some(bytes) if bytes == script.as_bytes() && is_executable(&path) => {
-            let text = format!("hook install: {} is installed already", path.display());
+            let text = format!("hook install: {} is installed already", shown_path(&path));
             report_file(ctx, json_out, &path, "unchanged", &text)?;
             return Ok(exit::OK);
         }
@@ -837,7 +844,7 @@ fn install(ctx: &mut Ctx<'_>, force: bool) -> Result<u8> {
         })?;
     let text = format!(
         "hook install: {action} {}\n  `git push` now verifies every pushed branch and tag; `plugin-lock hook uninstall` removes the hook",
-        path.display()
+        shown_path(&path)
     );
     report_file(ctx, json_out, &path, action, &text)?;
     if !on_path() {
@@ -857,7 +864,7 @@ fn uninstall(ctx: &mut Ctx<'_>, force: bool) -> Result<u8> {
         None => {
             let text = format!(
                 "hook uninstall: there is no pre-push hook at {}; nothing to remove",
-                path.display()
+                shown_path(&path)
             );
             report_file(ctx, json_out, &path, "absent", &text)?;
         }
@@ -866,7 +873,7 @@ fn uninstall(ctx: &mut Ctx<'_>, force: bool) -> Result<u8> {
                 path: path.clone(),
                 source,
             })?;
-            let text = format!("hook uninstall: removed {}", path.display());
+            let text = format!("hook uninstall: removed {}", shown_path(&path));
             report_file(ctx, json_out, &path, "removed", &text)?;
         }
         Some(_) => {

@@ -57,7 +57,7 @@ pub fn evaluate(
     ownership_from: OwnershipFrom,
 ) -> Result<(Inventory, Vec<Finding>)> {
     // The pull request's base, from the event: whether an absent base fails closed.
-    let in_pull_request = actions_env::pull_request_sha("base").is_some();
+    let in_pull_request = actions_env::change_base_sha().is_some();
     // The benchmark floor (read-only) neither reads nor writes the cache.
     let cache = Cache::open(snap, &settings.config).filter(|_| !options.read_only);
     let mut inv = check::inventory(snap, settings, options, cache.as_ref())?;

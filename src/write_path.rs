@@ -1,4 +1,5 @@
-//! Where plugin-lock may write: the lock path a repository (or `--lock`) names is checked
+//! Where plugin-lock may write: the lock path a repository (or `--lock`) names, and a
+//! `--report` path below the work tree or in `.git`, are checked
 //! against the work tree before anything is written, and the default JSON report gets a
 //! name nobody can plant in a shared temp directory.
 //!
@@ -140,6 +141,78 @@ pub fn lock_file(
         }
     }
     Ok(path)
+}
+
+/// Checks a `--report` path. The user names it, so it may be anywhere (an absolute path
+/// in `RUNNER_TEMP` is the usual one), but a repository must not be able to steer it:
+/// below the work tree it is reached through no symlinked directory (a committed
+/// `reports -> ~/.ssh` would carry it out), and wherever it is, its directory is in
+/// none of `git_dirs` (`--report .git/config` would destroy the configuration). The
+/// file itself is replaced, never written through (`lock::write_atomic`).
+pub fn report_file(workdir: Option<&Path>, git_dirs: &[&Path], path: &Path) -> Result<()> {
+    let refuse = |why: String| {
+        Error::Usage(format!(
+            "refusing to write the report {}: {why}",
+            crate::render::escape::shown(&path.to_string_lossy())
+        ))
+    };
+    let cwd = std::env::current_dir().map_err(|source| Error::Io {
+        path: PathBuf::from("."),
+        source,
+    })?;
+    let full = cwd.join(path);
+    let Some(parent) = full.parent() else {
+        return Err(refuse("it names no file".into()));
+    };
+    if let Some(workdir) = workdir {
+        let root = std::fs::canonicalize(workdir).unwrap_or_else(|_| workdir.to_path_buf());
+        // Component by component, as the kernel resolves it: a link outside the work
+        // tree is the user's (followed), one below its root is the repository's.
+        let mut dir = PathBuf::new();
+        for part in parent.components() {
+            match part {
+                Component::ParentDir => {
+                    dir.pop();
+                    continue;
+                }
+                Component::CurDir => continue,
+                other => dir.push(other),
+            }
+            let Ok(meta) = std::fs::symlink_metadata(&dir) else {
+                break;
+            };
+            if !meta.file_type().is_symlink() {
+                continue;
+            }
+            if dir.starts_with(&root) && dir != root {
+                return Err(refuse(format!(
+                    "`{}` is a symlink in the work tree; a report inside the repository is written through no symlinked directory",
+                    crate::render::escape::shown(
+                        &dir.strip_prefix(&root).unwrap_or(&dir).to_string_lossy()
+                    )
+                )));
+            }
+            match std::fs::canonicalize(&dir) {
+                Ok(real) => dir = real,
+                Err(_) => break,
+            }
+        }
+    }
+    let real = std::fs::canonicalize(parent).map_err(|source| Error::Io {
+        path: parent.to_path_buf(),
+        source,
+    })?;
+    for git_dir in git_dirs {
+        if let Ok(git_dir) = std::fs::canonicalize(git_dir)
+            && real.starts_with(&git_dir)
+        {
+            return Err(refuse(format!(
+                "it is inside the git directory {}",
+                crate::render::escape::shown(&git_dir.to_string_lossy())
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The normal components of `rel`, or why it cannot be a lock path inside the work tree.

@@ -14,6 +14,7 @@ mod security_cache;
 mod security_limits;
 mod security_output;
 mod security_paths;
+mod security_review;
 mod security_trees;
 mod security_writes;
 mod snapshots;
