@@ -126,21 +126,30 @@ pub fn lock_file(
     }
     // A git dir the work tree holds under another name (`--separate-git-dir`, a `.git`
     // file): compare real paths. `existing` has no links below the work tree's root.
-    let real = std::fs::canonicalize(&existing).map_err(|source| Error::Io {
-        path: existing.clone(),
-        source,
-    })?;
-    for git_dir in git_dirs {
-        if let Ok(git_dir) = std::fs::canonicalize(git_dir)
-            && real.starts_with(&git_dir)
-        {
-            return Err(refuse(format!(
-                "it is inside the git directory {}",
-                git_dir.display()
-            )));
-        }
+    if let Some(git_dir) = git_dir_holding(&existing, git_dirs)? {
+        return Err(refuse(git_dir));
     }
     Ok(path)
+}
+
+/// Which of `git_dirs` really holds the directory `dir` (real paths compared), as the
+/// refusal's reason.
+fn git_dir_holding(dir: &Path, git_dirs: &[&Path]) -> Result<Option<String>> {
+    let real = std::fs::canonicalize(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    Ok(git_dirs.iter().find_map(|git_dir| {
+        std::fs::canonicalize(git_dir)
+            .ok()
+            .filter(|git_dir| real.starts_with(git_dir))
+            .map(|git_dir| {
+                format!(
+                    "it is inside the git directory {}",
+                    crate::render::escape::shown(&git_dir.to_string_lossy())
+                )
+            })
+    }))
 }
 
 /// Checks a `--report` path. The user names it, so it may be anywhere (an absolute path
@@ -198,19 +207,8 @@ pub fn report_file(workdir: Option<&Path>, git_dirs: &[&Path], path: &Path) -> R
             }
         }
     }
-    let real = std::fs::canonicalize(parent).map_err(|source| Error::Io {
-        path: parent.to_path_buf(),
-        source,
-    })?;
-    for git_dir in git_dirs {
-        if let Ok(git_dir) = std::fs::canonicalize(git_dir)
-            && real.starts_with(&git_dir)
-        {
-            return Err(refuse(format!(
-                "it is inside the git directory {}",
-                crate::render::escape::shown(&git_dir.to_string_lossy())
-            )));
-        }
+    if let Some(git_dir) = git_dir_holding(parent, git_dirs)? {
+        return Err(refuse(git_dir));
     }
     Ok(())
 }

@@ -442,19 +442,6 @@ fn deep_chain(repo: &Repo, depth: usize) -> String {
     id.to_string()
 }
 
-/// `path`'s tree in HEAD with `name` set to `entry` (`mode type id`), as a new tree id.
-fn with_entry(repo: &Repo, path: &str, name: &str, entry: &str) -> String {
-    let listing = repo.git(&["ls-tree", &format!("HEAD:{path}")]);
-    let mut lines: Vec<String> = listing
-        .lines()
-        .filter(|l| !l.ends_with(&format!("\t{name}")))
-        .map(str::to_owned)
-        .collect();
-    lines.push(format!("{entry}\t{name}"));
-    let input = lines.join("\n") + "\n";
-    git_stdin(repo.path(), &["mktree"], Some(input.as_bytes()))
-}
-
 #[test]
 fn tree_nested_100000_directories_deep_is_refused_in_linear_time() {
     let repo = two_plugins();
@@ -494,18 +481,8 @@ fn tree_nested_100000_directories_deep_is_refused_in_linear_time() {
 #[test]
 fn tree_that_repeats_a_subtree_into_ten_billion_paths_is_refused() {
     let repo = two_plugins();
-    let blob = git_stdin(
-        repo.path(),
-        &["hash-object", "-w", "--stdin"],
-        Some(b"leaf\n"),
-    );
     // Ten trees of ten entries, each naming the tree below ten times: 10^10 files.
-    let mut entry = format!("100644 blob {blob}");
-    for _ in 0..10 {
-        let listing: String = (0..10).map(|i| format!("{entry}\ta{i}\n")).collect();
-        let id = git_stdin(repo.path(), &["mktree"], Some(listing.as_bytes()));
-        entry = format!("040000 tree {id}");
-    }
+    let entry = tree_bomb(&repo);
     let alpha = with_entry(&repo, "plugins/alpha", "bomb", &entry);
     let plugins = with_entry(&repo, "plugins", "alpha", &format!("040000 tree {alpha}"));
     let root = with_entry(&repo, "", "plugins", &format!("040000 tree {plugins}"));

@@ -6,38 +6,6 @@ use crate::util::*;
 
 const Z40: &str = "0000000000000000000000000000000000000000";
 
-/// A tree of ten levels, each naming the level below ten times: 10^10 files.
-fn bomb(repo: &Repo) -> String {
-    let blob = git_stdin(
-        repo.path(),
-        &["hash-object", "-w", "--stdin"],
-        Some(b"leaf\n"),
-    );
-    let mut entry = format!("100644 blob {blob}");
-    for _ in 0..10 {
-        let listing: String = (0..10).map(|i| format!("{entry}\ta{i}\n")).collect();
-        let id = git_stdin(repo.path(), &["mktree"], Some(listing.as_bytes()));
-        entry = format!("040000 tree {id}");
-    }
-    entry
-}
-
-/// HEAD's tree at `dir` with `entry` added as `name`; the new tree's id.
-fn with_entry(repo: &Repo, dir: &str, name: &str, entry: &str) -> String {
-    let listing = repo.git(&["ls-tree", &format!("HEAD:{dir}")]);
-    let mut lines: Vec<String> = listing
-        .lines()
-        .filter(|l| !l.ends_with(&format!("\t{name}")))
-        .map(str::to_owned)
-        .collect();
-    lines.push(format!("{entry}\t{name}"));
-    git_stdin(
-        repo.path(),
-        &["mktree"],
-        Some((lines.join("\n") + "\n").as_bytes()),
-    )
-}
-
 /// Commits `root` on top of HEAD as the new `main` (never checked out: it cannot be).
 fn commit_tree(repo: &Repo, root: &str) -> String {
     let commit = repo.git(&["commit-tree", root, "-p", "HEAD", "-m", "bomb"]);
@@ -58,7 +26,7 @@ fn assert_refused(run: &Bounded, what: &str, walk: &str) {
 #[test]
 fn a_tree_bomb_outside_any_plugin_is_refused_by_the_ownership_survey() {
     let repo = two_plugins();
-    let root = with_entry(&repo, "", "vendor", &bomb(&repo));
+    let root = with_entry(&repo, "", "vendor", &tree_bomb(&repo));
     let commit = commit_tree(&repo, &root);
     for args in [
         vec!["verify", "--rev", &commit],
@@ -105,7 +73,7 @@ fn a_tree_bomb_inside_a_plugin_that_holds_plugins_is_refused() {
     .write("plugins/outer/inner/main.py", "print('inner')\n");
     repo.update_lock();
     repo.commit("nested plugins");
-    let outer = with_entry(&repo, "plugins/outer", "data", &bomb(&repo));
+    let outer = with_entry(&repo, "plugins/outer", "data", &tree_bomb(&repo));
     let plugins = with_entry(&repo, "plugins", "outer", &format!("040000 tree {outer}"));
     let root = with_entry(&repo, "", "plugins", &format!("040000 tree {plugins}"));
     let commit = commit_tree(&repo, &root);
@@ -124,7 +92,7 @@ fn a_tree_bomb_below_a_recursive_plugins_glob_is_refused_by_discovery() {
     .write("plugins/alpha/main.py", "print('alpha')\n");
     repo.update_lock();
     repo.commit("one plugin");
-    let plugins = with_entry(&repo, "plugins", "bomb", &bomb(&repo));
+    let plugins = with_entry(&repo, "plugins", "bomb", &tree_bomb(&repo));
     let root = with_entry(&repo, "", "plugins", &format!("040000 tree {plugins}"));
     let commit = commit_tree(&repo, &root);
     for args in [

@@ -551,3 +551,35 @@ pub fn parse_command(line: &str) -> Option<WorkflowCommand> {
         message: unescape(message, false),
     })
 }
+
+/// A tree of ten levels, each naming the level below ten times: 10^10 files.
+pub fn tree_bomb(repo: &Repo) -> String {
+    let blob = git_stdin(
+        repo.path(),
+        &["hash-object", "-w", "--stdin"],
+        Some(b"leaf\n"),
+    );
+    let mut entry = format!("100644 blob {blob}");
+    for _ in 0..10 {
+        let listing: String = (0..10).map(|i| format!("{entry}\ta{i}\n")).collect();
+        let id = git_stdin(repo.path(), &["mktree"], Some(listing.as_bytes()));
+        entry = format!("040000 tree {id}");
+    }
+    entry
+}
+
+/// HEAD's tree at `dir` with `entry` added as `name`; the new tree's id.
+pub fn with_entry(repo: &Repo, dir: &str, name: &str, entry: &str) -> String {
+    let listing = repo.git(&["ls-tree", &format!("HEAD:{dir}")]);
+    let mut lines: Vec<String> = listing
+        .lines()
+        .filter(|l| !l.ends_with(&format!("\t{name}")))
+        .map(str::to_owned)
+        .collect();
+    lines.push(format!("{entry}\t{name}"));
+    git_stdin(
+        repo.path(),
+        &["mktree"],
+        Some((lines.join("\n") + "\n").as_bytes()),
+    )
+}
