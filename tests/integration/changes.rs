@@ -538,12 +538,7 @@ fn diff_an_added_and_a_removed_plugin() {
     };
 
     let doc = diff_json(&repo, &[&a, &b]);
-    let ids: Vec<&str> = doc["plugins"]
-        .as_array()
-        .expect("plugins")
-        .iter()
-        .map(|p| p["id"].as_str().expect("id"))
-        .collect();
+    let ids = plugin_ids(&doc);
     assert_eq!(ids, ["alpha", "beta", "gamma"], "sorted by id: {doc:#}");
     let beta = entry(&doc, "beta");
     assert_eq!(beta["change"], "removed");

@@ -42,11 +42,22 @@ fn shallow_clone(origin: &Repo, into: &Path) -> PathBuf {
     clone
 }
 
-fn event_file(dir: &Path, base: &str, head: &str) -> PathBuf {
-    let path = dir.join("event.json");
-    let event = serde_json::json!({
+/// A pull request's event (`pull_request.base.sha`).
+fn pull_request_event(base: &str, head: &str) -> Value {
+    serde_json::json!({
         "pull_request": {"number": 7, "base": {"sha": base}, "head": {"sha": head}}
-    });
+    })
+}
+
+/// A merge queue's event: `merge_group.base_sha` / `head_sha`, no `pull_request`.
+fn merge_group_event(base: &str, head: &str) -> Value {
+    serde_json::json!({
+        "merge_group": {"base_sha": base, "head_sha": head, "head_ref": "refs/heads/gh-readonly-queue/main/pr-7-x", "base_ref": "refs/heads/main"}
+    })
+}
+
+fn event_file(dir: &Path, event: &Value) -> PathBuf {
+    let path = dir.join("event.json");
     std::fs::write(&path, event.to_string()).expect("write event");
     path
 }
@@ -60,22 +71,25 @@ fn base_unavailable(doc: &Value) -> Vec<&Value> {
         .collect()
 }
 
-#[test]
-fn a_shallow_pull_request_without_its_base_fails_closed() {
+/// The hostile change, checked out shallow under the event `event(base, head)`: every
+/// run fails on an error `base_unavailable` that says how to fetch the base, cold, with
+/// the cache warm (asked for: Actions turns it off), with `--base`, and in the github
+/// format.
+fn shallow_change_fails_closed(event: fn(&str, &str) -> Value) {
     let (origin, base, head) = hostile_pull_request();
     let dir = tempfile::tempdir().expect("temp dir");
     let clone = shallow_clone(&origin, dir.path());
-    let event = event_file(dir.path(), &base, &head);
+    let event = event_file(dir.path(), &event(&base, &head));
     let runner_temp = tempfile::tempdir().expect("temp dir");
     let env = [
         ("GITHUB_ACTIONS", "true"),
         ("GITHUB_EVENT_PATH", &*event.to_string_lossy()),
         ("RUNNER_TEMP", &*runner_temp.path().to_string_lossy()),
     ];
-    // Cold and warm cache, and with the base named explicitly as the action's input does.
     for args in [
         &["verify", "--format", "json"][..],
-        &["verify", "--format", "json"],
+        &["verify", "--format", "json", "--cache"],
+        &["verify", "--format", "json", "--cache"],
         &["verify", "--format", "json", "--base", &base],
     ] {
         let out = run_env(&clone, args, &env);
@@ -98,6 +112,16 @@ fn a_shallow_pull_request_without_its_base_fails_closed() {
 }
 
 #[test]
+fn a_shallow_pull_request_without_its_base_fails_closed() {
+    shallow_change_fails_closed(pull_request_event);
+}
+
+#[test]
+fn a_shallow_merge_group_without_its_base_fails_closed() {
+    shallow_change_fails_closed(merge_group_event);
+}
+
+#[test]
 fn a_pull_request_config_cannot_lower_base_unavailable() {
     let (origin, base, head) = hostile_pull_request();
     // The head's configuration tries to switch the finding itself off.
@@ -108,7 +132,7 @@ fn a_pull_request_config_cannot_lower_base_unavailable() {
     let head2 = origin.commit("and base_unavailable off");
     let dir = tempfile::tempdir().expect("temp dir");
     let clone = shallow_clone(&origin, dir.path());
-    let event = event_file(dir.path(), &base, &head2);
+    let event = event_file(dir.path(), &pull_request_event(&base, &head2));
     let env = [
         ("GITHUB_ACTIONS", "true"),
         ("GITHUB_EVENT_PATH", &*event.to_string_lossy()),

@@ -106,12 +106,7 @@ fn non_utf8_plugin_directory_beside_its_u_fffd_twin_is_unsupported_path() {
     assert_eq!(f["plugin"], "p\\xff", "{f:#}");
     assert_eq!(f["path"], "plugins/p\\xff", "{f:#}");
     let (_, doc) = verify_json(&repo);
-    let ids: Vec<&str> = doc["plugins"]
-        .as_array()
-        .expect("plugins")
-        .iter()
-        .map(|p| p["id"].as_str().expect("id"))
-        .collect();
+    let ids = plugin_ids(&doc);
     assert_eq!(ids, ["p\\xff", "p\u{fffd}"], "both are plugins: {doc:#}");
 }
 

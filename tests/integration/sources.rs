@@ -571,12 +571,7 @@ fn pycache_under_plugins_is_never_a_plugin() {
     repo.commit("pycache");
     let (exit, doc) = verify_json(repo.path(), &[]);
     assert_eq!(exit, 0, "{doc:#}");
-    let ids: Vec<&str> = doc["plugins"]
-        .as_array()
-        .expect("plugins")
-        .iter()
-        .map(|p| p["id"].as_str().unwrap())
-        .collect();
+    let ids = plugin_ids(&doc);
     assert_eq!(ids, ["alpha", "beta"]);
     let out = repo.run(&["update", "--check"]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));

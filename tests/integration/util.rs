@@ -331,6 +331,16 @@ pub fn run_stdin(dir: &Path, args: &[&str], input: &[u8], env: &[(&str, &str)]) 
     child.wait_with_output().expect("plugin-lock finishes")
 }
 
+/// The ids of the `plugins` array of a JSON report, in its order.
+pub fn plugin_ids(doc: &serde_json::Value) -> Vec<&str> {
+    doc["plugins"]
+        .as_array()
+        .expect("plugins")
+        .iter()
+        .map(|p| p["id"].as_str().expect("id"))
+        .collect()
+}
+
 /// The `owners` of plugin `id` in a JSON report with a `plugins` array (`list`,
 /// `owners`); panics when the plugin is not listed.
 pub fn plugin_owners(doc: &serde_json::Value, id: &str) -> serde_json::Value {
