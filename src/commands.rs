@@ -22,7 +22,7 @@ use crate::findings::{Finding, Severity};
 use crate::lock;
 use crate::ownership;
 use crate::pipeline::{self, OwnershipFrom};
-use crate::render::{self, github, human, json, sarif};
+use crate::render::{self, escape, github, human, json, sarif};
 use crate::source::{self, Kind, Selector, Snapshot};
 use crate::write_path;
 
@@ -338,10 +338,10 @@ fn owners(ctx: &mut Ctx<'_>, paths: &[String]) -> Result<u8> {
             writeln!(
                 ctx.err,
                 "plugin-lock: {}:{}:{}: {}",
-                human::printable(&f.path),
+                escape::shown(&f.path),
                 e.line,
                 e.column,
-                human::printable(&e.message)
+                escape::shown(&e.message)
             )
             .map_err(io_out)?;
         }
@@ -387,7 +387,7 @@ fn owners(ctx: &mut Ctx<'_>, paths: &[String]) -> Result<u8> {
                 } else {
                     human::owners(&e.owners)
                 };
-                writeln!(ctx.out, "{}  {who}", human::printable(&e.path))
+                writeln!(ctx.out, "{}  {who}", escape::shown(&e.path))
             }),
         }
         .map_err(io_out)?;
@@ -459,13 +459,13 @@ fn owners(ctx: &mut Ctx<'_>, paths: &[String]) -> Result<u8> {
             };
             let at = |l: Option<u32>| l.map(|l| format!(" (line {l})")).unwrap_or_default();
             match &codeowners {
-                Some(c) => writeln!(ctx.out, "CODEOWNERS: {}", human::printable(c))?,
+                Some(c) => writeln!(ctx.out, "CODEOWNERS: {}", escape::shown(c))?,
                 None => writeln!(ctx.out, "CODEOWNERS: none")?,
             }
             writeln!(
                 ctx.out,
                 "{}  {}{}",
-                human::printable(&lock.path),
+                escape::shown(&lock.path),
                 who(&lock.owners),
                 at(lock.line)
             )?;
@@ -473,7 +473,7 @@ fn owners(ctx: &mut Ctx<'_>, paths: &[String]) -> Result<u8> {
                 writeln!(
                     ctx.out,
                     "{}  {}{}",
-                    human::printable(&c.path),
+                    escape::shown(&c.path),
                     who(&c.owners),
                     at(c.line)
                 )?;
@@ -488,7 +488,7 @@ fn owners(ctx: &mut Ctx<'_>, paths: &[String]) -> Result<u8> {
                         p.unowned
                             .iter()
                             .take(3)
-                            .map(|f| human::printable(f).into_owned())
+                            .map(|f| escape::shown(f).into_owned())
                             .collect::<Vec<_>>()
                             .join(", ")
                     )
@@ -496,7 +496,7 @@ fn owners(ctx: &mut Ctx<'_>, paths: &[String]) -> Result<u8> {
                 writeln!(
                     ctx.out,
                     "{}  {}{tail}",
-                    human::printable(&p.id),
+                    escape::shown(&p.id),
                     who(&p.owners)
                 )?;
             }
@@ -675,7 +675,7 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
                     ctx.err,
                     "update: refused: {} plugin(s) rejected; {} is unchanged",
                     rejected.len(),
-                    human::printable(&lock_path)
+                    escape::shown(&lock_path)
                 )
                 .map_err(io_out)?;
             }
@@ -774,9 +774,9 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
                     )
                     .map_err(io_out)?;
                 }
-                let shown_lock = human::printable(&lock_path);
+                let shown_lock = escape::shown(&lock_path);
                 for c in diff.iter().filter(|_| !ctx.cli.quiet) {
-                    let id = human::printable(c.id);
+                    let id = escape::shown(c.id);
                     let line = match c.change {
                         "added" => format!("  + {id}  {}", c.to.unwrap_or_default()),
                         "removed" => format!("  - {id}  {}", c.from.unwrap_or_default()),
@@ -811,12 +811,8 @@ fn update(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
                     format!("update: {shown_lock} is up to date")
                 };
                 if !ctx.cli.quiet {
-                    writeln!(
-                        ctx.out,
-                        "{summary} [source {}]",
-                        human::printable(&inv.source)
-                    )
-                    .map_err(io_out)?;
+                    writeln!(ctx.out, "{summary} [source {}]", escape::shown(&inv.source))
+                        .map_err(io_out)?;
                 }
             }
         }
@@ -938,20 +934,20 @@ fn digest_dirs(ctx: &mut Ctx<'_>, dirs: &[String], explain: bool) -> Result<u8> 
                                 "{}  {}  {}",
                                 r.sha256,
                                 r.size,
-                                human::printable(&r.path)
+                                escape::shown(&r.path)
                             )
                             .map_err(io_out)?;
                         }
-                        writeln!(ctx.out, "{d}  {}", human::printable(dir)).map_err(io_out)?;
+                        writeln!(ctx.out, "{d}  {}", escape::shown(dir)).map_err(io_out)?;
                     }
                     Err(r) => {
                         rejected = true;
                         writeln!(
                             ctx.err,
                             "plugin-lock: {}: rejected [{}]: {}",
-                            human::printable(dir),
+                            escape::shown(dir),
                             r.kind.as_str(),
-                            human::printable(&r.message)
+                            escape::shown(&r.message)
                         )
                         .map_err(io_out)?;
                     }

@@ -21,7 +21,7 @@ use crate::error::{Error, Result, exit};
 use crate::findings::{Finding, Severity, count};
 use crate::lock;
 use crate::pipeline;
-use crate::render::{github, human, json};
+use crate::render::{escape, github, human, json};
 use crate::source::{self, Selector, Snapshot};
 
 /// The hook that `hook install` writes: the vendored `hooks/pre-push`, byte for byte.
@@ -83,7 +83,7 @@ pub fn parse(input: &str) -> Result<Vec<Line>, ParseError> {
         let expected = || {
             error(format!(
                 "expected `<local-ref> <local-id> <remote-ref> <remote-id>`, got `{}`",
-                human::printable(raw)
+                escape::shown(raw)
             ))
         };
         let mut fields = raw.rsplitn(4, ' ');
@@ -99,7 +99,7 @@ pub fn parse(input: &str) -> Result<Vec<Line>, ParseError> {
             if !is_object_id(id) {
                 return Err(error(format!(
                     "the {what} object id `{}` is not 40 or 64 hexadecimal digits",
-                    human::printable(id)
+                    escape::shown(id)
                 )));
             }
         }
@@ -260,7 +260,7 @@ fn verify_updates(
                         let _ = writeln!(
                             ctx.err,
                             "pre-push: cannot verify {} ({})",
-                            human::printable(&u.local_ref),
+                            escape::shown(&u.local_ref),
                             u.local_id
                         );
                     })?;
@@ -390,7 +390,7 @@ fn ref_name(u: &Update) -> String {
     if r.len() >= 7 && r.bytes().all(|b| b.is_ascii_hexdigit()) {
         short(r).to_owned()
     } else {
-        human::printable(r).into_owned()
+        escape::shown(r).into_owned()
     }
 }
 
@@ -416,7 +416,7 @@ fn where_failed(findings: &[Finding]) -> String {
     if !plugins.is_empty() {
         let names: Vec<String> = plugins
             .iter()
-            .map(|p| human::printable(p).into_owned())
+            .map(|p| escape::shown(p).into_owned())
             .collect();
         let word = if names.len() == 1 {
             "plugin"
@@ -425,7 +425,7 @@ fn where_failed(findings: &[Finding]) -> String {
         };
         parts.push(format!("{word} {}", names.join(", ")));
     }
-    parts.extend(files.iter().map(|f| human::printable(f).into_owned()));
+    parts.extend(files.iter().map(|f| escape::shown(f).into_owned()));
     parts.join(" and ")
 }
 
@@ -476,7 +476,7 @@ fn write_human(
             "pre-push: {} {} verified against {}",
             style_ok(style),
             plural(verified.len(), "ref"),
-            human::printable(&first.lock_path)
+            escape::shown(&first.lock_path)
         );
         if warnings > 0 {
             line.push_str(&format!(
@@ -518,7 +518,7 @@ fn write_human(
         let target = if v.update.remote_ref.is_empty() {
             String::new()
         } else {
-            format!(" -> {}", human::printable(&v.update.remote_ref))
+            format!(" -> {}", escape::shown(&v.update.remote_ref))
         };
         if c.failed() {
             writeln!(
@@ -535,7 +535,7 @@ fn write_human(
                 "pre-push: ok {}{target}: {} match {}",
                 label(v.update, &c.commit),
                 plural(c.plugins, "plugin"),
-                human::printable(&c.lock_path)
+                escape::shown(&c.lock_path)
             )?;
         }
     }
@@ -549,7 +549,7 @@ fn write_human(
     writeln!(
         out,
         "  fix: on the failing branch run `plugin-lock update`, review and commit {} (or restore the plugins' files), then push again; the help lines above say what `update` cannot fix.",
-        human::printable(lock_path)
+        escape::shown(lock_path)
     )?;
     if failed
         .iter()

@@ -1,6 +1,5 @@
 //! Output for people: compiler-style diagnostics, a one-line verdict, tables.
 
-use std::borrow::Cow;
 use std::io::{self, Write};
 
 use super::escape;
@@ -35,13 +34,6 @@ impl Style {
     }
 }
 
-/// Text from the tree (file names, link targets, messages) as people see it: capped,
-/// control characters escaped (`\n`, `\u{1b}`), so that it can neither break a line nor
-/// drive the terminal. See [`escape::shown`].
-pub fn printable(text: &str) -> Cow<'_, str> {
-    escape::shown(text)
-}
-
 /// One block per finding: `error[kind]: title`, ` --> file:line`, notes, help.
 pub fn finding(out: &mut dyn Write, f: &Finding, style: Style) -> io::Result<()> {
     let head = format!("{}[{}]", f.severity.as_str(), f.kind.as_str());
@@ -49,9 +41,9 @@ pub fn finding(out: &mut dyn Write, f: &Finding, style: Style) -> io::Result<()>
         out,
         "{}: {}",
         style.severity(f.severity, &head),
-        style.bold(&printable(&f.title))
+        style.bold(&escape::shown(&f.title))
     )?;
-    let path = printable(&f.path);
+    let path = escape::shown(&f.path);
     let location = match f.column {
         Some(column) => format!("{path}:{}:{column}", f.line),
         None => format!("{path}:{}", f.line),
@@ -69,12 +61,12 @@ pub fn finding(out: &mut dyn Write, f: &Finding, style: Style) -> io::Result<()>
             "   {} {label}:{:pad$} {}",
             style.dim("="),
             "",
-            printable(value),
+            escape::shown(value),
             pad = width - label.len()
         )?;
     }
     if let Some(help) = &f.help {
-        writeln!(out, "   {} help: {}", style.dim("="), printable(help))?;
+        writeln!(out, "   {} help: {}", style.dim("="), escape::shown(help))?;
     }
     writeln!(out)
 }
@@ -117,7 +109,7 @@ pub fn report(
             } else {
                 "match"
             },
-            printable(verdict.lock_path),
+            escape::shown(verdict.lock_path),
             plural(warnings, "warning"),
         )
     } else {
@@ -128,10 +120,10 @@ pub fn report(
             plural(errors, "error"),
             plural(warnings, "warning"),
             plural(verdict.plugins, "plugin"),
-            printable(verdict.lock_path),
+            escape::shown(verdict.lock_path),
         )
     };
-    writeln!(out, "{line} [source {}]", printable(verdict.source))
+    writeln!(out, "{line} [source {}]", escape::shown(verdict.source))
 }
 
 fn short(hex: Option<&str>) -> String {
@@ -155,11 +147,11 @@ pub fn inventory(out: &mut dyn Write, inv: &Inventory, verbose: bool) -> io::Res
                 short(p.locked.as_deref())
             };
             [
-                printable(&p.id).into_owned(),
-                printable(p.version().unwrap_or("-")).into_owned(),
+                escape::shown(&p.id).into_owned(),
+                escape::shown(p.version().unwrap_or("-")).into_owned(),
                 p.status.as_str().to_owned(),
-                printable(&digest).into_owned(),
-                printable(&locked).into_owned(),
+                escape::shown(&digest).into_owned(),
+                escape::shown(&locked).into_owned(),
                 if p.owners.is_empty() {
                     "-".to_owned()
                 } else {
@@ -193,8 +185,8 @@ pub fn inventory(out: &mut dyn Write, inv: &Inventory, verbose: bool) -> io::Res
             .iter()
             .filter(|p| p.status != crate::check::Status::MissingDirectory)
             .count(),
-        printable(&inv.lock_path),
-        printable(&inv.source)
+        escape::shown(&inv.lock_path),
+        escape::shown(&inv.source)
     )
 }
 
@@ -202,7 +194,7 @@ pub fn inventory(out: &mut dyn Write, inv: &Inventory, verbose: bool) -> io::Res
 pub fn owners(owners: &[String]) -> String {
     owners
         .iter()
-        .map(|o| printable(o).into_owned())
+        .map(|o| escape::shown(o).into_owned())
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -210,12 +202,12 @@ pub fn owners(owners: &[String]) -> String {
 /// `diff`: one line per changed plugin, its files below; unchanged ones with `-v`.
 pub fn diff(out: &mut dyn Write, d: &crate::changes::Diff, verbose: bool) -> io::Result<()> {
     use crate::changes::Class;
-    let short = |s: &str| printable(&s.chars().take(12).collect::<String>()).into_owned();
+    let short = |s: &str| escape::shown(&s.chars().take(12).collect::<String>()).into_owned();
     writeln!(out, "diff {}..{}", short(&d.from), short(&d.to))?;
     let width = d
         .plugins
         .iter()
-        .map(|p| printable(&p.id).chars().count())
+        .map(|p| escape::shown(&p.id).chars().count())
         .max()
         .unwrap_or(0);
     let mut unchanged = 0;
@@ -236,7 +228,7 @@ pub fn diff(out: &mut dyn Write, d: &crate::changes::Diff, verbose: bool) -> io:
             out,
             "  {:<9}  {:<width$}{lock}",
             p.change.as_str(),
-            printable(&p.id),
+            escape::shown(&p.id),
         )?;
         for f in &p.files {
             let word = match f.change {
@@ -244,7 +236,7 @@ pub fn diff(out: &mut dyn Write, d: &crate::changes::Diff, verbose: bool) -> io:
                 crate::changes::FileChange::Removed => "removed",
                 crate::changes::FileChange::Modified => "modified",
             };
-            writeln!(out, "      {word:<8}  {}", printable(&f.path))?;
+            writeln!(out, "      {word:<8}  {}", escape::shown(&f.path))?;
         }
     }
     if unchanged > 0 {
