@@ -39,12 +39,13 @@ use std::sync::{Mutex, OnceLock};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::check::{Computed, ManifestState};
+use crate::checks::integrity::{Computed, ManifestState};
 use crate::config::{Config, SymlinkPolicy};
 use crate::digest::{self, Rejection, RejectionKind};
-use crate::discover::Plugin;
 use crate::manifest::ManifestProblem;
-use crate::source::{Kind, Snapshot};
+use crate::tree::Kind;
+use crate::tree::discover::Plugin;
+use crate::tree::git::Snapshot;
 
 const HEADER: &str = "plugin-lock cache v1";
 const DIR: &str = "plugin-lock";

@@ -57,7 +57,7 @@ pub struct Cli {
         value_name = "SIZE",
         env = "PLUGIN_LOCK_MAX_BLOB_SIZE",
         global = true,
-        value_parser = crate::source::parse_size
+        value_parser = crate::tree::blob::parse_size
     )]
     pub max_blob_size: Option<u64>,
 

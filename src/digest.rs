@@ -3,21 +3,21 @@
 //!
 //! Paths are exact bytes throughout: a link is inside its plugin when the components of
 //! its resolved path start with the plugin's, byte for byte; names are shown escaped
-//! ([`crate::source::shown`]), never lossily. Hostile trees are bounded: a link target
+//! ([`crate::tree::shown`]), never lossily. Hostile trees are bounded: a link target
 //! over [`MAX_LINK_TARGET`] bytes is refused from its object header, the resolver visits
 //! at most [`MAX_RESOLVE_WORK`] components per plugin, and the walk stops at paths over
-//! PATH_MAX and past [`crate::source::MAX_WALK_ENTRIES`] entries. Committed bytecode
+//! PATH_MAX and past [`crate::tree::MAX_WALK_ENTRIES`] entries. Committed bytecode
 //! is reported ([`Bytecode`]), and the digest itself stays as the spec says.
 
 use std::cmp::Ordering;
 
-use gix::bstr::{BStr, BString, ByteSlice};
+use bstr::{BStr, BString, ByteSlice};
 use sha2::{Digest as _, Sha256};
 
 use crate::config::SymlinkPolicy;
 use crate::error::{Error, Result};
-use crate::source::{
-    Cut, Kind, MAX_PATH_BYTES, MAX_WALK_ENTRIES, Node, Reader, join, join_bytes, shown,
+use crate::tree::{
+    Cut, Id, Kind, MAX_PATH_BYTES, MAX_WALK_ENTRIES, Node, Tree, join, join_bytes, shown,
 };
 
 /// Following more than this many links while resolving one entry is a loop.
@@ -128,7 +128,7 @@ pub const MAX_RESOLVE_WORK: u64 = 1_000_000;
 /// Computes the digest of the plugin directory `dir` (its exact path in `T`) whose entry
 /// is `node`. `buf` is the calling thread's reused blob buffer.
 pub fn plugin(
-    reader: &mut Reader<'_>,
+    reader: &mut impl Tree,
     dir: &BStr,
     node: &Node,
     options: &Options,
@@ -342,7 +342,7 @@ pub struct StoredEntry {
 /// UTF-8 are shown escaped. A walk cut short by a path over PATH_MAX lists what it saw
 /// (the digest rejects such a plugin; this only explains changes).
 pub fn stored_entries(
-    reader: &mut Reader<'_>,
+    reader: &mut impl Tree,
     dir: &BStr,
     node: &Node,
     buf: &mut Vec<u8>,
@@ -478,8 +478,8 @@ type Stop = (RejectionKind, Option<String>);
 /// cost no object read.
 const MEMO_ENTRIES: usize = 1 << 20;
 
-struct Resolver<'r, 'a> {
-    reader: &'r mut Reader<'a>,
+struct Resolver<'r, T: Tree> {
+    reader: &'r mut T,
     /// The plugin's exact components.
     plugin: Vec<BString>,
     /// The plugin directory and its ancestors, resolved once, from the root.
@@ -490,14 +490,14 @@ struct Resolver<'r, 'a> {
     buf: Vec<u8>,
     /// Set once a lookup leaves the plugin directory (see [`Outcome::looked_outside`]).
     looked_outside: bool,
-    trees: std::collections::HashMap<gix::ObjectId, Vec<(BString, Node)>>,
+    trees: std::collections::HashMap<Id, Vec<(BString, Node)>>,
     memo_entries: usize,
 }
 
 type Resolved = std::result::Result<(BString, Node), Rejection>;
 
-impl<'r, 'a> Resolver<'r, 'a> {
-    fn new(reader: &'r mut Reader<'a>, plugin: &BStr) -> Self {
+impl<'r, T: Tree> Resolver<'r, T> {
+    fn new(reader: &'r mut T, plugin: &BStr) -> Self {
         Resolver {
             reader,
             plugin: components(plugin).into_iter().map(BString::from).collect(),

@@ -146,7 +146,7 @@ fn git_dir_holding(dir: &Path, git_dirs: &[&Path]) -> Result<Option<String>> {
             .map(|git_dir| {
                 format!(
                     "it is inside the git directory {}",
-                    crate::render::escape::shown(&git_dir.to_string_lossy())
+                    crate::escape::shown(&git_dir.to_string_lossy())
                 )
             })
     }))
@@ -162,7 +162,7 @@ pub fn report_file(workdir: Option<&Path>, git_dirs: &[&Path], path: &Path) -> R
     let refuse = |why: String| {
         Error::Usage(format!(
             "refusing to write the report {}: {why}",
-            crate::render::escape::shown(&path.to_string_lossy())
+            crate::escape::shown(&path.to_string_lossy())
         ))
     };
     let cwd = std::env::current_dir().map_err(|source| Error::Io {
@@ -196,7 +196,7 @@ pub fn report_file(workdir: Option<&Path>, git_dirs: &[&Path], path: &Path) -> R
             if dir.starts_with(&root) && dir != root {
                 return Err(refuse(format!(
                     "`{}` is a symlink in the work tree; a report inside the repository is written through no symlinked directory",
-                    crate::render::escape::shown(
+                    crate::escape::shown(
                         &dir.strip_prefix(&root).unwrap_or(&dir).to_string_lossy()
                     )
                 )));

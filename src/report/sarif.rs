@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use crate::findings::{Finding, Kind, Severity};
+use crate::checks::findings::{Finding, Kind, Severity};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -83,7 +83,7 @@ fn result(f: &Finding, rule_index: usize) -> Value {
         "ruleId": f.kind.as_str(),
         "ruleIndex": rule_index,
         "level": level(f.severity),
-        "message": { "text": super::escape::message(f) },
+        "message": { "text": crate::report::message(f) },
         "locations": [{
             "physicalLocation": {
                 "artifactLocation": { "uri": uri(&f.path), "uriBaseId": "%SRCROOT%" },
@@ -135,7 +135,7 @@ pub fn write(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
             "results": results,
         }]
     });
-    super::json::write(out, &doc)
+    crate::report::json::write(out, &doc)
 }
 
 #[cfg(test)]

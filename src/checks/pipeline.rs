@@ -2,14 +2,14 @@
 //! findings, ownership (from the base tree when there is one), and explanations of
 //! mismatches against the base. The pre-push hook runs the same pipeline per ref.
 
-use crate::actions_env;
 use crate::cache::Cache;
-use crate::changes;
-use crate::check::{self, Inventory, InventoryOptions, Overrides, Settings};
+use crate::checks::changes;
+use crate::checks::findings::{Finding, Kind, Severity};
+use crate::checks::integrity::{self, Inventory, InventoryOptions, Overrides, Settings};
+use crate::checks::ownership::{self, Authority};
 use crate::error::{Error, Result};
-use crate::findings::{Finding, Kind, Severity};
-use crate::ownership::{self, Authority};
-use crate::source::{self, Selector, Snapshot};
+use crate::github::actions_env;
+use crate::tree::git::{self, Selector, Snapshot};
 
 /// The tree changes are explained against (and, in `verify`, ownership is read from).
 pub enum Base {
@@ -25,12 +25,12 @@ pub fn open_base(rev: Option<&str>, overrides: &Overrides, head: &Settings) -> R
     let Some(rev) = rev else {
         return Ok(Base::None);
     };
-    match Snapshot::open(source::open_repo()?, &Selector::Rev(rev.to_owned())) {
+    match Snapshot::open(git::open_repo()?, &Selector::Rev(rev.to_owned())) {
         Ok(snap) => {
             let settings = {
                 let repo = snap.local_repo();
                 let mut reader = snap.reader(&repo);
-                check::settings(&mut reader, overrides).unwrap_or_else(|_| head.clone())
+                integrity::settings(&mut reader, overrides).unwrap_or_else(|_| head.clone())
             };
             Ok(Base::Present(Box::new((snap, settings))))
         }
@@ -60,11 +60,11 @@ pub fn evaluate(
     let in_pull_request = actions_env::change_base_sha().is_some();
     // The benchmark floor (read-only) neither reads nor writes the cache.
     let cache = Cache::open(snap, &settings.config).filter(|_| !options.read_only);
-    let mut inv = check::inventory(snap, settings, options, cache.as_ref())?;
+    let mut inv = integrity::inventory(snap, settings, options, cache.as_ref())?;
     let repo = snap.local_repo();
     let mut reader = snap.reader(&repo);
-    let fallback = check::fallback_location(&mut reader, &inv, settings)?;
-    let mut findings = check::findings(&inv, settings, &fallback);
+    let fallback = integrity::fallback_location(&mut reader, &inv, settings)?;
+    let mut findings = integrity::findings(&inv, settings, &fallback);
 
     let head_file = ownership::load(&mut reader)?;
     drop(reader);
@@ -134,7 +134,7 @@ pub fn evaluate(
         && in_pull_request
     {
         findings.push(base_unavailable_in_pull_request(rev, &settings.config.lock));
-        crate::findings::sort(&mut findings);
+        crate::checks::findings::sort(&mut findings);
     }
     Ok((inv, findings))
 }

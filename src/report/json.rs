@@ -5,10 +5,10 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::PluginJson;
-use super::escape;
-use crate::check::Inventory;
-use crate::findings::{Finding, Severity};
+use crate::checks::findings::{Finding, Severity};
+use crate::checks::integrity::Inventory;
+use crate::escape;
+use crate::report::PluginJson;
 
 #[derive(Serialize)]
 pub struct FindingJson<'a> {
@@ -33,7 +33,7 @@ impl<'a> FindingJson<'a> {
             line: f.line,
             column: f.column,
             // Capped parts: the data fields stay exact, the text for people is bounded.
-            message: escape::message(f),
+            message: crate::report::message(f),
             fields: &f.fields,
         }
     }

@@ -9,16 +9,14 @@
 
 use gix::bstr::BStr;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
-
-use gix::ObjectId;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::cache::Cache;
-use crate::codeowners::CodeOwners;
+use crate::checks::ownership::codeowners::CodeOwners;
 use crate::error::Result;
-use crate::source::{
-    Kind, MAX_TREE_ENTRIES, MAX_WALK_ENTRIES, Node, Reader, join, shown, too_many_entries,
-};
+use crate::tree::Tree;
+use crate::tree::git::{ExpansionMemo, Reader};
+use crate::tree::{Kind, MAX_TREE_ENTRIES, MAX_WALK_ENTRIES, Node, join, shown, too_many_entries};
 
 /// A plain subtree is cached only from this many files on: smaller ones cost less to
 /// walk again than their cache entries cost to keep.
@@ -87,7 +85,7 @@ pub fn survey(
         loose: vec![Vec::new(); plugin_dirs.len()],
         scratch: Vec::new(),
         hits: Vec::new(),
-        expansion: HashMap::new(),
+        expansion: ExpansionMemo::default(),
         charged: 0,
         inside_charged: 0,
     };
@@ -156,7 +154,7 @@ struct Walk<'a> {
     scratch: Vec<usize>,
     hits: Vec<usize>,
     /// Entries each tree expands to, by id ([`Reader::expanded_entries`]).
-    expansion: HashMap<(ObjectId, usize), u64>,
+    expansion: ExpansionMemo,
     /// Entries of the subtrees walked so far, bounded by [`MAX_TREE_ENTRIES`]: a tree
     /// that repeats subtrees is refused before it is walked, not after hours.
     charged: u64,

@@ -1,14 +1,15 @@
 //! Renderers: one module per output format. Each takes what a command computed and a
 //! writer; none decides anything.
 
-pub mod escape;
 pub mod github;
 pub mod human;
 pub mod json;
 pub mod sarif;
 
-use crate::check::PluginState;
+use crate::checks::findings::{self, Finding};
+use crate::checks::integrity::PluginState;
 use crate::digest::Rejection;
+use crate::escape;
 
 /// The plugin shape shared by `list` and `verify` JSON (DESIGN.md).
 #[derive(serde::Serialize)]
@@ -54,4 +55,13 @@ impl<'a> PluginJson<'a> {
             owners: &p.owners,
         }
     }
+}
+
+/// A finding's message (headline, then help), each part capped: a long value in the
+/// headline cannot push out what to do.
+pub fn message(f: &Finding) -> String {
+    findings::compose(
+        &escape::cap(&f.title),
+        f.help.as_deref().map(escape::cap).as_deref(),
+    )
 }

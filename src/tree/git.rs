@@ -5,10 +5,7 @@
 //! [`Reader`] (a thread-local gix handle and, for the work tree, its filter pipeline).
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
 
 use gix::ObjectId;
 use gix::bstr::{BStr, BString, ByteSlice};
@@ -16,34 +13,10 @@ use gix::objs::Find;
 use gix::objs::tree::EntryKind;
 
 use crate::error::{Error, Result, chain};
-
-/// What a tree entry is, as far as the digest cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Dir,
-    File,
-    Link,
-    Submodule,
-}
-
-impl Kind {
-    /// The word people use for it.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Kind::Dir => "directory",
-            Kind::File => "file",
-            Kind::Link => "symlink",
-            Kind::Submodule => "submodule",
-        }
-    }
-}
-
-/// One entry of `T`. `id` is the object id where `T` has one (not in the work tree).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Node {
-    pub kind: Kind,
-    pub id: Option<ObjectId>,
-}
+use crate::tree::blob::{
+    Blob, Capped, max_blob_size, open_regular, read_capped, too_large, turn_for,
+};
+use crate::tree::{Cut, FileRead, Id, Kind, MAX_PATH_BYTES, MAX_WALK_ENTRIES, Node, Tree, join};
 
 /// Which tree to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,14 +24,6 @@ pub enum Selector {
     Rev(String),
     Index,
     Worktree,
-}
-
-/// A regular file read whole, with a size cap checked before reading.
-pub enum FileRead {
-    Bytes(Vec<u8>),
-    TooLarge(u64),
-    /// The path exists but is not a regular file (a directory, link or submodule).
-    NotAFile(Kind),
 }
 
 pub struct Snapshot {
@@ -236,7 +201,7 @@ fn index_entries(repo: &gix::Repository) -> Result<BTreeMap<BString, Node>> {
             path.to_owned(),
             Node {
                 kind,
-                id: Some(entry.id),
+                id: Some(entry.id.into()),
             },
         );
     }
@@ -295,221 +260,40 @@ fn worktree_entries(repo: &gix::Repository) -> Result<BTreeMap<BString, Node>> {
                 } else {
                     Kind::File
                 },
-                id: Some(entry.id),
+                id: Some(entry.id.into()),
             });
         }
     }
     Ok(out)
 }
 
-/// The largest blob read by default: a digest needs each file whole, so one file over
-/// this rejects its plugin instead of growing memory without bound. The operator (not
-/// the repository, which may be hostile) raises it with `--max-blob-size`.
-pub const DEFAULT_MAX_BLOB_SIZE: u64 = 64 * 1024 * 1024;
+/// Counts already made by [`Reader::expanded_entries`], by tree id and levels.
+#[derive(Default)]
+pub struct ExpansionMemo(HashMap<(ObjectId, usize), u64>);
 
-/// Blobs above this share one memory budget across all threads (the cap, see
-/// [`BigBlobs`]), and the buffer that held one is shrunk back after use: peak blob
-/// memory is workers × this plus one cap, not workers × the largest blob.
-pub const BIG_BLOB_SIZE: u64 = 8 * 1024 * 1024;
-
-static MAX_BLOB_SIZE: AtomicU64 = AtomicU64::new(DEFAULT_MAX_BLOB_SIZE);
-
-/// Bytes of big blobs (over [`BIG_BLOB_SIZE`]) in all threads' buffers together.
-static BIG_BLOBS: BigBlobs = BigBlobs {
-    in_flight: Mutex::new(0),
-    released: Condvar::new(),
-};
-
-/// A byte budget for big blobs: one waits while the others would take the total over the
-/// cap. A single blob is never over the cap (it is rejected first), so one always fits
-/// once the others are done: no wait lasts longer than another thread's read and hash.
-struct BigBlobs {
-    in_flight: Mutex<u64>,
-    released: Condvar,
-}
-
-/// A share of [`BIG_BLOBS`], given back on drop.
-struct Turn(u64);
-
-impl Drop for Turn {
-    fn drop(&mut self) {
-        // A poisoned lock only means a thread panicked holding it; the count is still whole.
-        let mut in_flight = BIG_BLOBS
-            .in_flight
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        *in_flight = in_flight.saturating_sub(self.0);
-        BIG_BLOBS.released.notify_all();
-    }
-}
-
-/// Sets the blob cap for the whole process (`--max-blob-size`, read once in main).
-pub fn set_max_blob_size(bytes: u64) {
-    MAX_BLOB_SIZE.store(bytes, Ordering::Relaxed);
-}
-
-pub fn max_blob_size() -> u64 {
-    MAX_BLOB_SIZE.load(Ordering::Relaxed)
-}
-
-/// `--max-blob-size`: bytes, or a number with `K`, `M` or `G` (powers of 1024).
-pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
-    let t = text.trim();
-    let (digits, unit) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_uppercase()),
-        _ => (t, 'B'),
-    };
-    let shift = match unit {
-        'B' => 0,
-        'K' => 10,
-        'M' => 20,
-        'G' => 30,
-        _ => return Err(format!("`{text}` is not a size: use bytes, or K, M or G")),
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(1 << shift))
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("`{text}` is not a positive size: use bytes, or K, M or G"))
-}
-
-/// A blob's bytes in the caller's buffer. A big one holds its share of the big-blob
-/// budget until dropped, and then gives the buffer's memory back, so keep it no longer
-/// than needed (never across a wait on another thread).
-pub struct Blob<'b> {
-    buf: &'b mut Vec<u8>,
-    len: usize,
-    turn: Option<Turn>,
-}
-
-impl std::ops::Deref for Blob<'_> {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or_default()
-    }
-}
-
-impl AsRef<[u8]> for Blob<'_> {
-    fn as_ref(&self) -> &[u8] {
-        self
-    }
-}
-
-impl From<Blob<'_>> for BString {
-    fn from(blob: Blob<'_>) -> BString {
-        BString::from(&*blob)
-    }
-}
-
-impl Drop for Blob<'_> {
-    fn drop(&mut self) {
-        if self.turn.is_some() {
-            // Free the memory before the share, so the next big blob never overlaps it.
-            self.buf.clear();
-            self.buf.shrink_to(BIG_BLOB_SIZE as usize);
+impl From<&gix::oid> for Id {
+    fn from(oid: &gix::oid) -> Id {
+        let bytes = oid.as_bytes();
+        let mut out = [0u8; 32];
+        let len = bytes.len().min(out.len());
+        out[..len].copy_from_slice(&bytes[..len]);
+        Id {
+            len: len as u8,
+            bytes: out,
         }
-        self.turn = None;
     }
 }
 
-/// Waits until `size` more bytes of big blobs fit the budget, when `size` is big.
-fn turn_for(size: u64) -> Option<Turn> {
-    if size <= BIG_BLOB_SIZE {
-        return None;
-    }
-    let budget = max_blob_size();
-    let mut in_flight = BIG_BLOBS
-        .in_flight
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner());
-    while *in_flight > 0 && in_flight.saturating_add(size) > budget {
-        in_flight = BIG_BLOBS
-            .released
-            .wait(in_flight)
-            .unwrap_or_else(|poison| poison.into_inner());
-    }
-    *in_flight = in_flight.saturating_add(size);
-    Some(Turn(size))
-}
-
-/// Reads `reader` into `buf` up to `cap` bytes; more is [`Error::BlobTooLarge`]. The
-/// size is whatever the bytes turn out to be, whatever metadata claimed.
-fn read_capped(
-    reader: impl Read,
-    buf: &mut Vec<u8>,
-    path: &BStr,
-    cap: u64,
-    io: impl Fn(std::io::Error) -> Error,
-) -> Result<()> {
-    let start = buf.len();
-    reader
-        .take(cap.saturating_add(1))
-        .read_to_end(buf)
-        .map_err(io)?;
-    let read = (buf.len() - start) as u64;
-    if read > cap {
-        buf.truncate(start);
-        return Err(too_large(path, read, cap, true));
-    }
-    Ok(())
-}
-
-fn too_large(path: &BStr, size: u64, cap: u64, at_least: bool) -> Error {
-    Error::BlobTooLarge {
-        path: path.to_str_lossy().into_owned(),
-        size,
-        at_least,
-        cap,
+impl From<ObjectId> for Id {
+    fn from(oid: ObjectId) -> Id {
+        Id::from(oid.as_ref())
     }
 }
 
-/// A reader that fails, rather than ends, after `left` bytes: input past the cap must
-/// never look like the end of the file.
-struct Capped<R> {
-    inner: R,
-    left: u64,
-}
-
-impl<R: Read> Read for Capped<R> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        if self.left == 0 {
-            let mut probe = [0u8; 1];
-            return match self.inner.read(&mut probe)? {
-                0 => Ok(0),
-                _ => Err(std::io::Error::other(
-                    "the file grew past the blob size limit",
-                )),
-            };
-        }
-        let want = out
-            .len()
-            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
-        let n = self.inner.read(out.get_mut(..want).unwrap_or_default())?;
-        self.left -= n as u64;
-        Ok(n)
-    }
-}
-
-/// Opens a work-tree file for reading only if it is a regular file: never a FIFO (which
-/// would block), a device (endless) or a link swapped in after the walk. `O_NONBLOCK`
-/// keeps even the open from waiting on a FIFO writer; the type is checked on the handle.
-fn open_regular(full: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
-    }
-    let file = options.open(full)?;
-    if !file.metadata()?.file_type().is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file (a FIFO, socket or device); git cannot store it",
-        ));
-    }
-    Ok(file)
+/// The git object id an [`Id`] holds (every id here came from gix).
+fn oid(id: &Id) -> Result<&gix::oid> {
+    gix::hash::oid::try_from_bytes(id.as_bytes())
+        .map_err(|e| Error::Internal(format!("object id {id}: {e}")))
 }
 
 /// One git tree's entries for [`Reader::walk`]: name ranges into `names`, kind, id.
@@ -528,96 +312,15 @@ pub struct Reader<'a> {
     )>,
 }
 
-/// The longest path (in bytes, relative to the directory walked) that [`Reader::walk`]
-/// follows: PATH_MAX on Linux, so no loader could open a longer one; it also bounds how
-/// deep a walk goes (a crafted tree can nest 100,000 directories in a few kilobytes).
-pub const MAX_PATH_BYTES: usize = 4096;
-
-/// The most entries (files and directories) one [`Reader::walk`] lists. Git trees share
-/// subtrees by id, so ten small trees can describe 10^10 paths; no real plugin comes
-/// near this (the listing costs ~100 bytes an entry).
-pub const MAX_WALK_ENTRIES: usize = 250_000;
-
-/// The most entries (files and directories, a shared subtree counted each time it is
-/// named) that one whole-tree walk (plugin discovery, the ownership survey) takes on.
-/// Far above real repositories (a 400,000-file monorepo has about half a million); a
-/// tree that repeats subtrees by id can describe billions in a few kilobytes.
-pub const MAX_TREE_ENTRIES: u64 = 5_000_000;
-
-/// The error for a whole-tree walk past [`MAX_TREE_ENTRIES`]: the run cannot judge the
-/// tree, so it stops (exit 2) rather than hang or pass.
-pub fn too_many_entries(walk: &str) -> Error {
-    Error::Usage(format!(
-        "{walk}: the tree has more than {MAX_TREE_ENTRIES} entries (files and directories); a tree that repeats subtrees can describe billions of paths in a few kilobytes, and plugin-lock does not walk past this bound"
-    ))
-}
-
-/// Why a [`Reader::walk`] stopped before listing everything.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cut {
-    /// A path (relative to the walked directory) longer than [`MAX_PATH_BYTES`].
-    TooLong(BString),
-    /// More than [`MAX_WALK_ENTRIES`] entries.
-    TooMany,
-}
-
-/// `a/b` + `c` → `a/b/c`; `` + `c` → `c`.
-pub fn join(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{dir}/{name}")
-    }
-}
-
-/// [`join`] on bytes.
-pub fn join_bytes(dir: &[u8], name: &[u8]) -> BString {
-    let mut out = BString::from(Vec::with_capacity(dir.len() + 1 + name.len()));
-    if !dir.is_empty() {
-        out.extend_from_slice(dir);
-        out.push(b'/');
-    }
-    out.extend_from_slice(name);
-    out
-}
-
-/// A tree path as text that names it unambiguously: UTF-8 as it is; a path that is not
-/// UTF-8 with each invalid byte as `\xNN` and each backslash doubled, so two distinct
-/// such paths never show alike (and never as U+FFFD, which a real name can hold).
-pub fn shown(path: &[u8]) -> std::borrow::Cow<'_, str> {
-    if let Ok(text) = std::str::from_utf8(path) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(path.len() + 8);
-    for chunk in path.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c == '\\' {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
-/// Whether a path component can be part of a lock key or a digest record: UTF-8 without
-/// control characters (spec/DIGEST.md step 3).
-pub fn portable_name(name: &[u8]) -> bool {
-    std::str::from_utf8(name).is_ok_and(|s| !s.chars().any(|c| c <= '\u{1f}' || c == '\u{7f}'))
-}
-
-impl<'a> Reader<'a> {
+impl Tree for Reader<'_> {
     /// The entry at `path` (`/`-separated, relative to the top of `T`; empty is the root).
-    pub fn lookup(&mut self, path: &BStr) -> Result<Option<Node>> {
+    fn lookup(&mut self, path: &BStr) -> Result<Option<Node>> {
         match &self.snap.tree {
             TreeData::Git(root) => {
                 if path.is_empty() {
                     return Ok(Some(Node {
                         kind: Kind::Dir,
-                        id: Some(*root),
+                        id: Some((*root).into()),
                     }));
                 }
                 let tree = self.repo.find_tree(*root).map_err(|e| Error::git(&e))?;
@@ -626,7 +329,7 @@ impl<'a> Reader<'a> {
                     .map_err(|e| Error::git(&e))?;
                 Ok(entry.map(|e| Node {
                     kind: kind_of(e.mode()),
-                    id: Some(e.object_id()),
+                    id: Some(e.object_id().into()),
                 }))
             }
             TreeData::Flat(entries) => {
@@ -654,13 +357,13 @@ impl<'a> Reader<'a> {
     }
 
     /// The immediate children of the directory `dir` (whose node is `node`), in byte order.
-    pub fn children(&mut self, dir: &BStr, node: &Node) -> Result<Vec<(BString, Node)>> {
+    fn children(&mut self, dir: &BStr, node: &Node) -> Result<Vec<(BString, Node)>> {
         match &self.snap.tree {
             TreeData::Git(_) => {
                 let Some(id) = node.id else {
                     return Ok(Vec::new());
                 };
-                let tree = self.repo.find_tree(id).map_err(|e| Error::git(&e))?;
+                let tree = self.repo.find_tree(oid(&id)?).map_err(|e| Error::git(&e))?;
                 let decoded = tree.decode().map_err(|e| Error::Git(e.to_string()))?;
                 let mut out: Vec<(BString, Node)> = decoded
                     .entries
@@ -670,7 +373,7 @@ impl<'a> Reader<'a> {
                             e.filename.to_owned(),
                             Node {
                                 kind: kind_of(e.mode),
-                                id: Some(e.oid.to_owned()),
+                                id: Some(e.oid.into()),
                             },
                         )
                     })
@@ -712,7 +415,7 @@ impl<'a> Reader<'a> {
     /// past [`MAX_WALK_ENTRIES`] entries, and says which ([`Cut`]); the caller decides
     /// what a truncated walk means. The work is linear in the bytes of the paths returned (one
     /// shared path buffer, not a copy per level), and the cap bounds the depth.
-    pub fn walk(
+    fn walk(
         &mut self,
         dir: &BStr,
         node: &Node,
@@ -735,7 +438,7 @@ impl<'a> Reader<'a> {
                 // Trees by id: a tree that repeats a subtree reads it once.
                 let mut trees: HashMap<ObjectId, std::rc::Rc<TreeEntries>> = HashMap::new();
                 let mut stack = vec![Frame {
-                    tree: self.tree_entries_memo(root, &mut trees)?,
+                    tree: self.tree_entries_memo(oid(&root)?.to_owned(), &mut trees)?,
                     next: 0,
                     path_len: 0,
                 }];
@@ -767,7 +470,13 @@ impl<'a> Reader<'a> {
                             path_len: dir_len,
                         });
                     } else {
-                        out.push((path.clone(), Node { kind, id: Some(id) }));
+                        out.push((
+                            path.clone(),
+                            Node {
+                                kind,
+                                id: Some(id.into()),
+                            },
+                        ));
                         path.truncate(dir_len);
                     }
                 }
@@ -787,6 +496,30 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The size of a file's content as `T` stores it, without reading it where possible.
+    fn size(&mut self, path: &BStr, node: &Node) -> Result<u64> {
+        if let Some(id) = node.id {
+            let header = self
+                .repo
+                .find_header(oid(&id)?)
+                .map_err(|e| Error::git(&e))?;
+            return Ok(header.size());
+        }
+        let full = self.disk_path(path)?;
+        std::fs::symlink_metadata(&full)
+            .map(|m| m.len())
+            .map_err(|source| Error::Io { path: full, source })
+    }
+
+    /// The bytes `T` stores for a file or link entry (a link's target string), read into
+    /// `buf` (reused across calls: one buffer per thread). Over [`max_blob_size`] is
+    /// [`Error::BlobTooLarge`], known from the object header before anything is read.
+    fn read<'b>(&mut self, path: &BStr, node: &Node, buf: &'b mut Vec<u8>) -> Result<Blob<'b>> {
+        self.read_within(path, node, buf, max_blob_size())
+    }
+}
+
+impl<'a> Reader<'a> {
     /// How many entries the git tree `node` expands to within `levels` levels (every
     /// file and directory below it, a shared subtree counted each time it is named;
     /// `usize::MAX` for all), counting stops past `limit`. Each distinct tree is read once
@@ -798,12 +531,14 @@ impl<'a> Reader<'a> {
         node: &Node,
         levels: usize,
         limit: u64,
-        memo: &mut HashMap<(ObjectId, usize), u64>,
+        memo: &mut ExpansionMemo,
     ) -> Result<u64> {
         let (TreeData::Git(_), Some(root), Kind::Dir) = (&self.snap.tree, node.id, node.kind)
         else {
             return Ok(0);
         };
+        let memo = &mut memo.0;
+        let root = oid(&root)?.to_owned();
         if levels == 0 {
             return Ok(0);
         }
@@ -904,25 +639,6 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    /// The size of a file's content as `T` stores it, without reading it where possible.
-    pub fn size(&mut self, path: &BStr, node: &Node) -> Result<u64> {
-        if let Some(id) = node.id {
-            let header = self.repo.find_header(id).map_err(|e| Error::git(&e))?;
-            return Ok(header.size());
-        }
-        let full = self.disk_path(path)?;
-        std::fs::symlink_metadata(&full)
-            .map(|m| m.len())
-            .map_err(|source| Error::Io { path: full, source })
-    }
-
-    /// The bytes `T` stores for a file or link entry (a link's target string), read into
-    /// `buf` (reused across calls: one buffer per thread). Over [`max_blob_size`] is
-    /// [`Error::BlobTooLarge`], known from the object header before anything is read.
-    pub fn read<'b>(&mut self, path: &BStr, node: &Node, buf: &'b mut Vec<u8>) -> Result<Blob<'b>> {
-        self.read_within(path, node, buf, max_blob_size())
-    }
-
     /// [`Reader::read`] with the caller's own limit `cap` (the lock, CODEOWNERS and the
     /// configuration have theirs, whatever the blob limit says).
     fn read_within<'b>(
@@ -942,7 +658,7 @@ impl<'a> Reader<'a> {
             let found = self
                 .repo
                 .objects
-                .try_find(&id, buf)
+                .try_find(oid(&id)?, buf)
                 .map_err(|e| Error::Git(format!("reading {path}: {e}")))?
                 .ok_or_else(|| Error::Git(format!("object {id} of `{path}` is missing")))?;
             let (at, len) = (found.data.as_ptr(), found.data.len());
@@ -1006,12 +722,12 @@ impl<'a> Reader<'a> {
         let path = join(dir, name);
         let node = match (&self.snap.tree, dir_node.id) {
             (TreeData::Git(_), Some(id)) => {
-                let tree = self.repo.find_tree(id).map_err(|e| Error::git(&e))?;
+                let tree = self.repo.find_tree(oid(&id)?).map_err(|e| Error::git(&e))?;
                 tree.lookup_entry(BStr::new(name).split_str("/"))
                     .map_err(|e| Error::git(&e))?
                     .map(|e| Node {
                         kind: kind_of(e.mode()),
-                        id: Some(e.object_id()),
+                        id: Some(e.object_id().into()),
                     })
             }
             _ => self.lookup(BStr::new(&path))?,
@@ -1219,68 +935,5 @@ impl Snapshot {
             .into_iter()
             .map(|r| r.ok_or_else(|| Error::Internal("a work item was not done".into())))
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_take_bytes_or_binary_units() {
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("1K"), Ok(1024));
-        assert_eq!(parse_size("64m"), Ok(64 << 20));
-        assert_eq!(parse_size(" 2G "), Ok(2 << 30));
-        for bad in ["", "0", "-1", "1T", "M", "1.5M", "99999999999999G"] {
-            assert!(parse_size(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn capped_reads_fail_past_the_cap_instead_of_ending() {
-        let mut out = Vec::new();
-        let mut r = Capped {
-            inner: &b"abcdef"[..],
-            left: 6,
-        };
-        assert_eq!(r.read_to_end(&mut out).map(|_| out.len()).ok(), Some(6));
-        let mut r = Capped {
-            inner: &b"abcdefg"[..],
-            left: 6,
-        };
-        assert!(r.read_to_end(&mut Vec::new()).is_err());
-        let mut buf = b"keep".to_vec();
-        let e = read_capped(&b"0123456789"[..], &mut buf, BStr::new("f"), 4, |e| {
-            Error::Io {
-                path: "f".into(),
-                source: e,
-            }
-        });
-        assert!(matches!(
-            e,
-            Err(Error::BlobTooLarge {
-                size: 5,
-                at_least: true,
-                ..
-            })
-        ));
-        assert_eq!(buf, b"keep");
-    }
-
-    #[test]
-    fn big_blobs_share_the_budget_and_a_lone_one_always_fits() {
-        // Smaller than the default cap: two fit together, a third waits for a release.
-        let size = DEFAULT_MAX_BLOB_SIZE / 2;
-        let (a, b) = (turn_for(size), turn_for(size));
-        assert!(a.is_some() && b.is_some());
-        assert!(turn_for(BIG_BLOB_SIZE).is_none());
-        let waiter = std::thread::spawn(move || turn_for(size).map(|t| t.0));
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        assert!(!waiter.is_finished());
-        drop(a);
-        assert_eq!(waiter.join().ok().flatten(), Some(size));
-        drop(b);
-        assert_eq!(*BIG_BLOBS.in_flight.lock().unwrap(), 0);
     }
 }

@@ -17,15 +17,16 @@ use std::time::Duration;
 use octocrab::Octocrab;
 use serde::{Deserialize, Serialize};
 
-use crate::actions_env;
-use crate::check::{CONFIG_FILE, Settings};
-use crate::checkrun::{self, ApiError, GithubEnv, sanitize};
+use crate::checks::findings::{Finding, Kind};
+use crate::checks::integrity::{CONFIG_FILE, Settings};
+use crate::checks::ownership;
+use crate::checks::pipeline::Base;
 use crate::error::Result;
-use crate::findings::{Finding, Kind};
+use crate::github::actions_env;
+use crate::github::checkrun::{self, ApiError, GithubEnv, sanitize};
 use crate::lock::MAX_LOCK_BYTES;
-use crate::ownership;
-use crate::pipeline::Base;
-use crate::source::{FileRead, Snapshot};
+use crate::tree::FileRead;
+use crate::tree::git::Snapshot;
 
 /// Reviews per page (the API's maximum) and the most pages read.
 const PER_PAGE: u8 = 100;

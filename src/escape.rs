@@ -117,12 +117,6 @@ pub fn annotation_path(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A finding's message (headline, then help), each part capped: a long value in the
-/// headline cannot push out what to do.
-pub fn message(f: &crate::findings::Finding) -> String {
-    crate::findings::compose(&cap(&f.title), f.help.as_deref().map(cap).as_deref())
-}
-
 // ---------------------------------------------------------------------------------------
 // Markdown (GitHub-flavoured: the job summary, the check run)
 

@@ -2,9 +2,9 @@
 
 use std::io::{self, Write};
 
-use super::escape;
-use crate::check::{Inventory, PluginState};
-use crate::findings::{Finding, Severity, count};
+use crate::checks::findings::{Finding, Severity, count};
+use crate::checks::integrity::{Inventory, PluginState};
+use crate::escape;
 
 /// ANSI styling, on only when the caller decided colour is wanted.
 #[derive(Debug, Clone, Copy)]
@@ -183,7 +183,7 @@ pub fn inventory(out: &mut dyn Write, inv: &Inventory, verbose: bool) -> io::Res
         "{} plugin(s) in {} [source {}]",
         inv.plugins
             .iter()
-            .filter(|p| p.status != crate::check::Status::MissingDirectory)
+            .filter(|p| p.status != crate::checks::integrity::Status::MissingDirectory)
             .count(),
         escape::shown(&inv.lock_path),
         escape::shown(&inv.source)
@@ -200,8 +200,12 @@ pub fn owners(owners: &[String]) -> String {
 }
 
 /// `diff`: one line per changed plugin, its files below; unchanged ones with `-v`.
-pub fn diff(out: &mut dyn Write, d: &crate::changes::Diff, verbose: bool) -> io::Result<()> {
-    use crate::changes::Class;
+pub fn diff(
+    out: &mut dyn Write,
+    d: &crate::checks::changes::Diff,
+    verbose: bool,
+) -> io::Result<()> {
+    use crate::checks::changes::Class;
     let short = |s: &str| escape::shown(&s.chars().take(12).collect::<String>()).into_owned();
     writeln!(out, "diff {}..{}", short(&d.from), short(&d.to))?;
     let width = d
@@ -232,9 +236,9 @@ pub fn diff(out: &mut dyn Write, d: &crate::changes::Diff, verbose: bool) -> io:
         )?;
         for f in &p.files {
             let word = match f.change {
-                crate::changes::FileChange::Added => "added",
-                crate::changes::FileChange::Removed => "removed",
-                crate::changes::FileChange::Modified => "modified",
+                crate::checks::changes::FileChange::Added => "added",
+                crate::checks::changes::FileChange::Removed => "removed",
+                crate::checks::changes::FileChange::Modified => "modified",
             };
             writeln!(out, "      {word:<8}  {}", escape::shown(&f.path))?;
         }

@@ -30,8 +30,8 @@ use octocrab::params::checks::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::findings::{Finding, Severity, count};
-use crate::render::escape::{self, shown, terminal};
+use crate::checks::findings::{Finding, Severity, count};
+use crate::escape::{shown, terminal};
 
 /// The check run's name (and the `check_name` of the lookup).
 pub const NAME: &str = "plugin-lock";
@@ -292,7 +292,7 @@ async fn run(findings: &[Finding], summary_md: &str, target: &Target) -> Result<
     // A random reference for this invocation: the lookup recognises our run by it.
     let external_id = format!(
         "plugin-lock/{}",
-        crate::render::github::random_token()
+        crate::report::github::random_token()
             .trim_start_matches("ghadelim_")
             .to_owned()
     );
@@ -481,7 +481,7 @@ impl Annotation {
             column: f.column,
             level: f.severity,
             title: truncate(&title, MAX_TITLE),
-            message: truncate(&terminal(&escape::message(f)), MAX_MESSAGE),
+            message: truncate(&terminal(&crate::report::message(f)), MAX_MESSAGE),
             raw_details: (!details.is_empty()).then(|| truncate(&details.join("\n"), MAX_MESSAGE)),
         }
     }
@@ -780,7 +780,7 @@ fn scrub_outcome(outcome: Outcome, token: &str) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::Kind;
+    use crate::checks::findings::Kind;
 
     fn env() -> GithubEnv {
         GithubEnv {

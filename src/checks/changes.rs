@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
-use crate::check::{self, LockState, Settings};
+use crate::checks::findings::{Finding, Kind};
+use crate::checks::integrity::{self, LockState, Settings};
 use crate::digest::{self, StoredEntry};
-use crate::discover::{self, Plugin};
 use crate::error::{Error, Result};
-use crate::findings::{Finding, Kind};
-use crate::source::{Snapshot, join};
+use crate::tree::discover::{self, Plugin};
+use crate::tree::git::Snapshot;
+use crate::tree::join;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -88,7 +89,7 @@ fn side(snap: &Snapshot, settings: &Settings) -> Result<Side> {
     let mut reader = snap.reader(&repo);
     let config = &settings.config;
     let found = discover::plugins(&mut reader, &config.plugins, &config.lock)?;
-    let locked = match check::read_lock(&mut reader, &config.lock)? {
+    let locked = match integrity::read_lock(&mut reader, &config.lock)? {
         LockState::Parsed { lock, .. } => lock.to_map(),
         _ => BTreeMap::new(),
     };

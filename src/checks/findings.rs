@@ -214,7 +214,7 @@ impl Finding {
     }
 }
 
-/// A message from a headline and what to do (`render::escape::message` caps the parts).
+/// A message from a headline and what to do (`report::message` caps the parts).
 pub fn compose(title: &str, help: Option<&str>) -> String {
     match help {
         Some(help) => {

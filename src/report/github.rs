@@ -4,9 +4,9 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::escape::{self, md_code as code, md_text as cell, shown};
-use crate::check::{Inventory, Status};
-use crate::findings::{Finding, Kind, Severity, count};
+use crate::checks::findings::{Finding, Kind, Severity, count};
+use crate::checks::integrity::{Inventory, Status};
+use crate::escape::{self, md_code as code, md_text as cell, shown};
 
 /// The runner shows at most this many annotations per severity and step.
 pub const MAX_PER_SEVERITY: usize = 10;
@@ -48,7 +48,7 @@ fn command(f: &Finding) -> String {
     let _ = write!(props, ",title={}", escape_property(&title));
     format!(
         "::{level} {props}::{}",
-        escape_data(&escape::terminal(&escape::message(f)))
+        escape_data(&escape::terminal(&crate::report::message(f)))
     )
 }
 
@@ -107,7 +107,7 @@ pub fn summary(inv: &Inventory, findings: &[Finding], command: &str) -> String {
                 code(f.kind.as_str()),
                 f.plugin.as_deref().map(code).unwrap_or_default(),
                 escape::md_location(&f.path, f.line),
-                cell(&escape::message(f))
+                cell(&crate::report::message(f))
             );
         }
         let mut kinds: Vec<Kind> = findings.iter().map(|f| f.kind).collect();

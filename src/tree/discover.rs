@@ -7,8 +7,10 @@ use gix::bstr::{BStr, BString, ByteSlice};
 use globset::GlobSet;
 
 use crate::error::{Error, Result};
-use crate::source::{
-    Kind, MAX_PATH_BYTES, MAX_TREE_ENTRIES, Node, Reader, join_bytes, portable_name, shown,
+use crate::tree::Tree;
+use crate::tree::git::{ExpansionMemo, Reader};
+use crate::tree::{
+    Kind, MAX_PATH_BYTES, MAX_TREE_ENTRIES, Node, join_bytes, portable_name, shown,
     too_many_entries,
 };
 
@@ -16,7 +18,7 @@ use crate::source::{
 #[derive(Debug, Clone)]
 pub struct Plugin {
     /// The lock key: the directory relative to the lock's directory, as text (shown
-    /// escaped when the path is not UTF-8; see [`crate::source::shown`]).
+    /// escaped when the path is not UTF-8; see [`crate::tree::shown`]).
     pub id: String,
     /// The directory relative to the repository root, as text (escaped likewise).
     pub dir: String,
@@ -101,7 +103,7 @@ pub fn plugins(reader: &mut Reader<'_>, globs: &[String], lock: &str) -> Result<
     let lock_dir = lock_dir(lock);
     // Keyed by exact path: one directory matched by two globs is one plugin.
     let mut found: BTreeMap<BString, (Node, bool)> = BTreeMap::new();
-    let mut expansion = std::collections::HashMap::new();
+    let mut expansion = ExpansionMemo::default();
     for glob in globs {
         let pattern = compile(glob)?;
         let Some(base) = reader.lookup(BStr::new(&pattern.base))? else {

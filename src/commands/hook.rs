@@ -13,19 +13,20 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::actions_env;
-use crate::check::{self, InventoryOptions, Overrides};
+use crate::checks::findings::{Finding, Severity, count};
+use crate::checks::integrity::{self, InventoryOptions, Overrides};
+use crate::checks::pipeline;
 use crate::cli::{Format, HookAction};
-use crate::commands::{Ctx, io_out};
+use crate::commands::ctx::{Ctx, io_out};
 use crate::error::{Error, Result, exit};
-use crate::findings::{Finding, Severity, count};
+use crate::escape;
+use crate::github::actions_env;
 use crate::lock;
-use crate::pipeline;
-use crate::render::{escape, github, human, json};
-use crate::source::{self, Selector, Snapshot};
+use crate::report::{github, human, json};
+use crate::tree::git::{self, Selector, Snapshot};
 
 /// The hook that `hook install` writes: the vendored `hooks/pre-push`, byte for byte.
-const SCRIPT: &str = include_str!("../hooks/pre-push");
+const SCRIPT: &str = include_str!("../../hooks/pre-push");
 
 /// The comment line that marks a hook as plugin-lock's own (install may replace it,
 /// uninstall may remove it). Looked for in the first lines of an existing hook.
@@ -243,7 +244,7 @@ fn verify_updates(
         }
         return Ok(exit::OK);
     }
-    let repo = source::open_repo()?;
+    let repo = git::open_repo()?;
     let overrides = ctx.overrides()?;
     let mut checks: Vec<Checked> = Vec::new();
     let mut by_id: HashMap<&str, usize> = HashMap::new();
@@ -349,7 +350,7 @@ fn verify_one(
     let settings = {
         let local = snap.local_repo();
         let mut reader = snap.reader(&local);
-        check::settings(&mut reader, overrides)?
+        integrity::settings(&mut reader, overrides)?
     };
     // `--base` wins; else the remote's old id, when this repository has it. It only
     // explains: ownership comes from the pushed tree (a CODEOWNERS change must be pushable).
@@ -373,7 +374,7 @@ fn verify_one(
         plugins: inv
             .plugins
             .iter()
-            .filter(|p| p.status != check::Status::MissingDirectory)
+            .filter(|p| p.status != integrity::Status::MissingDirectory)
             .count(),
         findings,
     });
@@ -645,7 +646,7 @@ fn write_json(
 /// the work tree's root, where git runs hooks; in a bare repository to the git directory),
 /// else `hooks/` in the common git directory (linked worktrees share it).
 fn hooks_dir() -> Result<PathBuf> {
-    let repo = source::open_repo()?.to_thread_local();
+    let repo = git::open_repo()?.to_thread_local();
     let configured = repo
         .config_snapshot()
         .string("core.hooksPath")
@@ -769,7 +770,7 @@ fn on_path() -> bool {
 /// and a line break in it would start a line of its choosing (a forged verdict on a
 /// terminal), so it is escaped like every repository string.
 fn shown_path(path: &Path) -> String {
-    crate::render::escape::shown(&path.to_string_lossy()).into_owned()
+    crate::escape::shown(&path.to_string_lossy()).into_owned()
 }
 
 /// `hook install` / `hook uninstall` print human or json; never github or sarif.

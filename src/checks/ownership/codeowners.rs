@@ -895,7 +895,7 @@ mod tests {
     #[test]
     fn vectors() {
         let doc: serde_json::Value =
-            serde_json::from_str(include_str!("../tests/vectors/codeowners.json")).unwrap();
+            serde_json::from_str(include_str!("../../../tests/vectors/codeowners.json")).unwrap();
         let cases = doc["cases"].as_array().unwrap();
         assert_eq!(
             cases.len(),

@@ -4,14 +4,16 @@
 use gix::bstr::{BStr, ByteSlice};
 
 use crate::cache::Cache;
+use crate::checks::findings::{Finding, Kind, Levels};
 use crate::config::{self, Config};
 use crate::digest::{self, Rejection, RejectionKind};
-use crate::discover::{self, Plugin};
 use crate::error::{Error, Result};
-use crate::findings::{Finding, Kind, Levels};
 use crate::lock::{self, Lock};
 use crate::manifest::{self, ManifestProblem};
-use crate::source::{FileRead, Node, Reader, Snapshot, join};
+use crate::tree::Tree;
+use crate::tree::discover::{self, Plugin};
+use crate::tree::git::{Reader, Snapshot};
+use crate::tree::{FileRead, Node, join};
 
 pub const CONFIG_FILE: &str = ".plugin-lock.yml";
 
@@ -222,13 +224,13 @@ pub fn read_lock(reader: &mut Reader<'_>, path: &str) -> Result<LockState> {
 fn non_directory_ancestor(
     reader: &mut Reader<'_>,
     path: &str,
-) -> Result<Option<(String, crate::source::Kind)>> {
+) -> Result<Option<(String, crate::tree::Kind)>> {
     let mut end = 0;
     while let Some(i) = path[end..].find('/') {
         end += i;
         match reader.lookup(BStr::new(&path[..end]))? {
             None => return Ok(None),
-            Some(node) if node.kind != crate::source::Kind::Dir => {
+            Some(node) if node.kind != crate::tree::Kind::Dir => {
                 return Ok(Some((path[..end].to_owned(), node.kind)));
             }
             Some(_) => end += 1,
@@ -310,9 +312,7 @@ fn finish(
     let (manifest, manifest_path) = match &config.manifest {
         None => (ManifestState::NotRequired, None),
         // A plugin that is a link or a submodule is rejected; it has no manifest to read.
-        Some(_) if plugin.node.kind != crate::source::Kind::Dir => {
-            (ManifestState::NotRequired, None)
-        }
+        Some(_) if plugin.node.kind != crate::tree::Kind::Dir => (ManifestState::NotRequired, None),
         Some(name) => {
             let path = join(&plugin.dir, name);
             let dir_name = plugin.dir.rsplit('/').next().unwrap_or(&plugin.dir);
@@ -704,13 +704,13 @@ pub fn first_file(reader: &mut Reader<'_>) -> Result<String> {
         let children = reader.children(BStr::new(&dir), &node)?;
         let file = children
             .iter()
-            .find(|(_, n)| n.kind != crate::source::Kind::Dir);
+            .find(|(_, n)| n.kind != crate::tree::Kind::Dir);
         if let Some((name, _)) = file {
-            return Ok(join(&dir, &crate::source::shown(name)));
+            return Ok(join(&dir, &crate::tree::shown(name)));
         }
         match children.into_iter().next() {
             Some((name, child)) => {
-                dir = join(&dir, &crate::source::shown(&name));
+                dir = join(&dir, &crate::tree::shown(&name));
                 node = child;
             }
             None => break,

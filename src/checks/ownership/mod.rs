@@ -2,16 +2,20 @@
 //! findings — who owns the lock, the configuration and every plugin file, and whether a
 //! change grants itself ownership of the lock (the base-tree rule).
 
+pub mod codeowners;
+pub mod survey;
+
 use std::collections::BTreeSet;
 
 use crate::cache::Cache;
-use crate::check::{CONFIG_FILE, Inventory, Settings, Status};
-use crate::codeowners::{self, CodeOwners, Rule, SyntaxError};
+use crate::checks::findings::{Finding, Kind};
+use crate::checks::integrity::{CONFIG_FILE, Inventory, Settings, Status};
+use crate::checks::ownership::codeowners::{CodeOwners, Rule, SyntaxError};
+use crate::checks::ownership::survey::PluginOwnership;
 use crate::digest;
 use crate::error::Result;
-use crate::findings::{Finding, Kind};
-use crate::source::{FileRead, Reader, Snapshot};
-use crate::survey::{self, PluginOwnership};
+use crate::tree::FileRead;
+use crate::tree::git::{Reader, Snapshot};
 
 /// The CODEOWNERS file GitHub would use in one tree.
 pub struct OwnersFile {
@@ -127,7 +131,7 @@ pub fn check(
         )
         .help(Kind::CodeownersMissing.fix());
         if required {
-            missing.severity = crate::findings::Severity::Error;
+            missing.severity = crate::checks::findings::Severity::Error;
             out.push(missing);
             out.push(
                 Finding::new(

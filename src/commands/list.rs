@@ -1,0 +1,25 @@
+//! `list`: every plugin with its digest and lock state.
+
+use crate::checks::integrity::InventoryOptions;
+use crate::checks::pipeline::{self, OwnershipFrom};
+use crate::commands::ctx::*;
+use crate::error::{Result, exit};
+use crate::report::{human, json};
+use crate::tree::git::Selector;
+
+pub fn run(ctx: &mut Ctx<'_>) -> Result<u8> {
+    let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
+    let (inv, _) = pipeline::evaluate(
+        &snap,
+        &settings,
+        InventoryOptions::default(),
+        &pipeline::Base::None,
+        OwnershipFrom::Verified,
+    )?;
+    match ctx.format()? {
+        Plain::Json => json::list(ctx.out, &inv),
+        Plain::Human => human::inventory(ctx.out, &inv, ctx.cli.verbose),
+    }
+    .map_err(io_out)?;
+    Ok(exit::OK)
+}

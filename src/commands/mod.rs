@@ -1,0 +1,139 @@
+//! One module per command, each `run(ctx, args) -> Result<exit code>`: open the tree,
+//! ask the checks, hand the result to a renderer. This module only sets up the process
+//! (the guarded output streams, `-C`, process-wide limits) and dispatches.
+
+pub mod completions;
+pub mod ctx;
+pub mod diff;
+pub mod digest;
+pub mod hook;
+pub mod list;
+pub mod owners;
+pub mod update;
+pub mod verify;
+
+use std::io::{BufWriter, StderrLock, StdoutLock, Write};
+
+use crate::cache;
+use crate::cli::{Cli, Command};
+use crate::error::{Error, Result, exit};
+use crate::escape::{self, Guard};
+use crate::github::actions_env;
+use crate::tree::blob;
+
+pub use ctx::Ctx;
+
+/// The process's stdout and stderr, each behind the escaping guard ([`Guard`]): no raw
+/// control character, and inside Actions no line that the runner would run as a command.
+pub struct Streams {
+    out: Guard<BufWriter<StdoutLock<'static>>>,
+    err: Guard<StderrLock<'static>>,
+}
+
+impl Streams {
+    pub fn open() -> Streams {
+        let actions = actions_env::in_actions();
+        let stdout = std::io::stdout();
+        let stderr = std::io::stderr();
+        let read_by_runner = |handle| actions && escape::runner_reads(&handle);
+        let err = Guard::new(stderr.lock(), read_by_runner(handle(&stderr)));
+        let out = Guard::new(
+            BufWriter::new(stdout.lock()),
+            read_by_runner(handle(&stdout)),
+        );
+        Streams { out, err }
+    }
+
+    /// Writes a usage error (already rendered) to stderr.
+    pub fn usage_error(&mut self, message: &str) {
+        let _ = self.err.write_all(message.as_bytes());
+    }
+}
+
+#[cfg(unix)]
+fn handle(stream: &impl std::os::fd::AsFd) -> escape::StreamHandle<'_> {
+    stream.as_fd()
+}
+
+#[cfg(windows)]
+fn handle(stream: &impl std::os::windows::io::AsHandle) -> escape::StreamHandle<'_> {
+    stream.as_handle()
+}
+
+/// Runs the parsed command line and returns the process's exit code: errors are printed
+/// here, once, and a closed pipe on stdout is not one.
+pub fn execute(cli: &Cli, streams: Streams) -> u8 {
+    let Streams { mut out, mut err } = streams;
+    if let Some(dir) = &cli.chdir
+        && let Err(e) = std::env::set_current_dir(dir)
+    {
+        let _ = writeln!(
+            err,
+            "plugin-lock: error: cannot change to {}: {e}",
+            escape::shown(&dir.to_string_lossy())
+        );
+        return exit::USAGE;
+    }
+    cache::configure(cli.cache, cli.no_cache);
+    if let Some(bytes) = cli.max_blob_size {
+        blob::set_max_blob_size(bytes);
+    }
+    let result = run(&mut Ctx {
+        cli,
+        out: &mut out,
+        err: &mut err,
+    });
+    let flushed = out.finish();
+    if cli.verbose
+        && let Some(note) = cache::note()
+    {
+        let _ = writeln!(err, "plugin-lock: note: {note}; ran without the cache");
+    }
+    match result {
+        Ok(code) => match flushed {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                let _ = writeln!(err, "plugin-lock: error: writing output: {e}");
+                exit::INTERNAL
+            }
+            _ => code,
+        },
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+            exit::OK
+        }
+        Err(e) => {
+            // Errors quote globs, paths and revisions from the repository or the
+            // arguments: capped, control characters escaped, one line.
+            let _ = writeln!(
+                err,
+                "plugin-lock: error: {}",
+                escape::shown_text(&e.to_string())
+            );
+            e.exit_code()
+        }
+    }
+}
+
+/// Runs one command, writing to the writers in `ctx`.
+pub fn run(ctx: &mut Ctx<'_>) -> Result<u8> {
+    match &ctx.cli.command {
+        Command::Completions { shell } => completions::run(ctx, *shell),
+        Command::Verify {
+            report,
+            bench_read_only,
+            check_run,
+            check_approvals,
+        } => verify::run(
+            ctx,
+            report.as_deref(),
+            *bench_read_only,
+            *check_run,
+            *check_approvals,
+        ),
+        Command::List => list::run(ctx),
+        Command::Owners { paths } => owners::run(ctx, paths),
+        Command::Diff { revs } => diff::run(ctx, revs),
+        Command::Update { check, stdout } => update::run(ctx, *check, *stdout),
+        Command::Digest { dirs, explain } => digest::run(ctx, dirs, *explain),
+        Command::Hook { action } => hook::run(ctx, action),
+    }
+}

@@ -1,0 +1,298 @@
+//! `update`: recompute every digest and write the lock (or check it, or print it).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::checks::findings::Finding;
+use crate::checks::integrity::{self, InventoryOptions, LockState, Settings};
+use crate::commands::ctx::*;
+use crate::config;
+use crate::error::{Error, Result, exit};
+use crate::escape;
+use crate::lock;
+use crate::report::{human, json};
+use crate::tree::git::{self, Selector, Snapshot};
+use crate::write_path;
+
+#[derive(serde::Serialize)]
+struct Change<'a> {
+    id: &'a str,
+    change: &'static str,
+    from: Option<&'a str>,
+    to: Option<&'a str>,
+}
+
+fn changes<'a>(
+    old: &'a BTreeMap<String, String>,
+    new: &'a BTreeMap<String, String>,
+) -> Vec<Change<'a>> {
+    let mut out = Vec::new();
+    for (id, digest) in new {
+        match old.get(id) {
+            None => out.push(Change {
+                id,
+                change: "added",
+                from: None,
+                to: Some(digest),
+            }),
+            Some(before) if before != digest => out.push(Change {
+                id,
+                change: "changed",
+                from: Some(before),
+                to: Some(digest),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (id, digest) in old {
+        if !new.contains_key(id) {
+            out.push(Change {
+                id,
+                change: "removed",
+                from: Some(digest),
+                to: None,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(b.id));
+    out
+}
+
+pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
+    let no_source_flag =
+        ctx.cli.source.rev.is_none() && !ctx.cli.source.index && !ctx.cli.source.worktree;
+    if no_source_flag && git::open_repo()?.to_thread_local().workdir().is_none() {
+        return Err(Error::Usage(
+            "this repository is bare: there is no work tree to read or write; use `update --rev REV --stdout` (or `--check`)".into(),
+        ));
+    }
+    let (snap, settings) = open(ctx, Selector::Worktree)?;
+    // Checked before any work (the cache lives in `.git`): a refused path changes nothing.
+    let target = if check_only || to_stdout {
+        None
+    } else {
+        Some(lock_target(ctx, &snap, &settings)?)
+    };
+    let (inv, findings) = checked(&snap, &settings, InventoryOptions::default())?;
+    let lock_path = inv.lock_path.clone();
+    let style = ctx.style();
+
+    // A rejected plugin has no digest to record: refuse, lock untouched. The reasons
+    // are the rejections themselves (one per plugin), not the plugin's other findings.
+    let rejected: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| {
+            f.plugin.as_ref().is_some_and(|id| {
+                inv.plugins.iter().any(|p| {
+                    &p.id == id
+                        && p.rejection
+                            .as_ref()
+                            .is_some_and(|r| r.path == f.path && r.kind.as_str() == f.kind.as_str())
+                })
+            })
+        })
+        .collect();
+    if !rejected.is_empty() {
+        match ctx.format()? {
+            Plain::Json => {
+                #[derive(serde::Serialize)]
+                struct Doc<'a> {
+                    lock: &'a str,
+                    source: &'a str,
+                    written: bool,
+                    refused: bool,
+                    findings: Vec<json::FindingJson<'a>>,
+                }
+                json::write(
+                    ctx.out,
+                    &Doc {
+                        lock: &lock_path,
+                        source: &inv.source,
+                        written: false,
+                        refused: true,
+                        findings: rejected.iter().map(|f| json::FindingJson::new(f)).collect(),
+                    },
+                )
+                .map_err(io_out)?;
+            }
+            Plain::Human => {
+                for f in &rejected {
+                    human::finding(ctx.err, f, style).map_err(io_out)?;
+                }
+                writeln!(
+                    ctx.err,
+                    "update: refused: {} plugin(s) rejected; {} is unchanged",
+                    rejected.len(),
+                    escape::shown(&lock_path)
+                )
+                .map_err(io_out)?;
+            }
+        }
+        return Ok(exit::CHECK_FAILED);
+    }
+
+    let new: BTreeMap<String, String> = inv
+        .plugins
+        .iter()
+        .filter_map(|p| p.digest.as_ref().map(|d| (p.id.clone(), d.clone())))
+        .collect();
+    let old = match &inv.lock {
+        LockState::Parsed { lock, .. } => lock.to_map(),
+        _ => BTreeMap::new(),
+    };
+    let malformed = match &inv.lock {
+        LockState::Malformed {
+            line,
+            column,
+            message,
+        } => Some(format!("{lock_path}:{line}:{column}: {message}")),
+        _ => None,
+    };
+    let diff = changes(&old, &new);
+    let rendered = lock::render(&new);
+    let stale = !diff.is_empty() || malformed.is_some() || matches!(inv.lock, LockState::Missing);
+
+    let mut written = false;
+    if let Some(path) = target {
+        let current = std::fs::read(&path).ok();
+        // Read from the work tree, the lock was compared as git would store it: an
+        // up-to-date lock checked out with CRLF (core.autocrlf, eol attributes) stays.
+        let stored_is_current = snap.source == "worktree"
+            && diff.is_empty()
+            && matches!(
+                inv.lock,
+                LockState::Parsed {
+                    canonical: true,
+                    ..
+                }
+            );
+        if !stored_is_current && current.as_deref() != Some(rendered.as_bytes()) {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
+            }
+            lock::write_atomic(&path, rendered.as_bytes()).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            written = true;
+        }
+    }
+
+    if to_stdout {
+        ctx.out.write_all(rendered.as_bytes()).map_err(io_out)?;
+    } else {
+        match ctx.format()? {
+            Plain::Json => {
+                #[derive(serde::Serialize)]
+                struct Doc<'a> {
+                    lock: &'a str,
+                    source: &'a str,
+                    written: bool,
+                    refused: bool,
+                    replaced_malformed: Option<&'a str>,
+                    changes: &'a [Change<'a>],
+                }
+                json::write(
+                    ctx.out,
+                    &Doc {
+                        lock: &lock_path,
+                        source: &inv.source,
+                        written,
+                        refused: false,
+                        replaced_malformed: malformed.as_deref(),
+                        changes: &diff,
+                    },
+                )
+                .map_err(io_out)?;
+            }
+            Plain::Human => {
+                if let Some(why) = &malformed {
+                    let verb = if check_only {
+                        "would replace"
+                    } else {
+                        "replaced"
+                    };
+                    writeln!(
+                        ctx.out,
+                        "update: {verb} a malformed lock ({})",
+                        escape::shown_text(why)
+                    )
+                    .map_err(io_out)?;
+                }
+                let shown_lock = escape::shown(&lock_path);
+                for c in diff.iter().filter(|_| !ctx.cli.quiet) {
+                    let id = escape::shown(c.id);
+                    let line = match c.change {
+                        "added" => format!("  + {id}  {}", c.to.unwrap_or_default()),
+                        "removed" => format!("  - {id}  {}", c.from.unwrap_or_default()),
+                        _ => format!(
+                            "  ~ {id}  {} -> {}",
+                            c.from.unwrap_or_default(),
+                            c.to.unwrap_or_default()
+                        ),
+                    };
+                    writeln!(ctx.out, "{line}").map_err(io_out)?;
+                }
+                let summary = if check_only {
+                    if stale {
+                        format!(
+                            "update --check: {shown_lock} is out of date ({} entr{} would change); run `plugin-lock update`",
+                            diff.len(),
+                            if diff.len() == 1 { "y" } else { "ies" }
+                        )
+                    } else {
+                        format!("update --check: {shown_lock} is up to date")
+                    }
+                } else if written {
+                    format!(
+                        "update: wrote {shown_lock} ({})",
+                        match diff.len() {
+                            0 => "same entries, rewritten in canonical form".to_owned(),
+                            1 => "1 entry changed".to_owned(),
+                            n => format!("{n} entries changed"),
+                        }
+                    )
+                } else {
+                    format!("update: {shown_lock} is up to date")
+                };
+                if !ctx.cli.quiet {
+                    writeln!(ctx.out, "{summary} [source {}]", escape::shown(&inv.source))
+                        .map_err(io_out)?;
+                }
+            }
+        }
+    }
+    Ok(if check_only && stale {
+        exit::CHECK_FAILED
+    } else {
+        exit::OK
+    })
+}
+
+/// The lock file `update` may write: see `write_path::lock_file`.
+fn lock_target(ctx: &Ctx<'_>, snap: &Snapshot, settings: &Settings) -> Result<PathBuf> {
+    let workdir = snap.workdir.clone().ok_or_else(|| {
+        Error::Usage("this repository has no work tree to write the lock into; use --stdout".into())
+    })?;
+    let config = if settings.config_exists {
+        let repo = snap.local_repo();
+        let mut reader = snap.reader(&repo);
+        match reader.read_file(integrity::CONFIG_FILE, config::MAX_CONFIG_BYTES)? {
+            Some(crate::tree::FileRead::Bytes(bytes)) => Some(bytes),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let origin = write_path::Origin::of_lock(ctx.cli.config.lock.is_some(), config.as_deref());
+    let repo = snap.local_repo();
+    write_path::lock_file(
+        &workdir,
+        &[repo.git_dir(), repo.common_dir()],
+        &settings.config.lock,
+        &origin,
+    )
+}

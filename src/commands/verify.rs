@@ -1,0 +1,123 @@
+//! `verify`: check the tree against its lock and report the findings in the format asked.
+
+use std::path::Path;
+
+use crate::checks::findings::Severity;
+use crate::checks::integrity::{self, InventoryOptions};
+use crate::checks::pipeline::{self, OwnershipFrom};
+use crate::cli::Format;
+use crate::commands::ctx::*;
+use crate::error::{Error, Result};
+use crate::github::actions_env;
+use crate::github::approvals;
+use crate::github::checkrun;
+use crate::lock;
+use crate::report::{github, human, json, sarif};
+use crate::tree::git::Selector;
+use crate::write_path;
+
+pub fn run(
+    ctx: &mut Ctx<'_>,
+    report: Option<&Path>,
+    read_only: bool,
+    check_run: bool,
+    check_approvals: bool,
+) -> Result<u8> {
+    let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
+    let options = InventoryOptions { read_only };
+    // Approvals compare with the pull request's base even outside Actions.
+    let base_rev =
+        base_rev(ctx).or_else(|| check_approvals.then(actions_env::change_base_sha).flatten());
+    let base = pipeline::open_base(base_rev.as_deref(), &ctx.overrides()?, &settings)?;
+    let (inv, mut findings) =
+        pipeline::evaluate(&snap, &settings, options, &base, OwnershipFrom::Base)?;
+    if check_approvals {
+        let outcome = approvals::check(&snap, &settings, &base, &approvals::PrEnv::from_env())?;
+        // The base's severities, as for ownership: a change cannot switch the check off.
+        let levels = match &base {
+            pipeline::Base::Present(b) => &b.1.levels,
+            _ => &settings.levels,
+        };
+        findings.extend(levels.apply(outcome.findings));
+        crate::checks::findings::sort(&mut findings);
+        if let Some(note) = outcome.note.filter(|_| !ctx.cli.quiet) {
+            let _ = writeln!(ctx.err, "{note}");
+        }
+    }
+    let style = ctx.style();
+    let format = ctx.verify_format();
+    let verdict = human::Verdict {
+        command: "verify",
+        source: &inv.source,
+        lock_path: &inv.lock_path,
+        plugins: inv
+            .plugins
+            .iter()
+            .filter(|p| p.status != integrity::Status::MissingDirectory)
+            .count(),
+    };
+    // The JSON report: where asked (replacing the path, never writing through it), and
+    // always with `github`, as a fresh file whose path is the `report` output.
+    let report_path = match (report, format) {
+        (None, Format::Human | Format::Json | Format::Sarif) => None,
+        (Some(path), _) => {
+            let repo = snap.local_repo();
+            write_path::report_file(
+                snap.workdir.as_deref(),
+                &[repo.git_dir(), repo.common_dir()],
+                path,
+            )?;
+            let mut bytes = Vec::new();
+            json::verify(&mut bytes, &inv, &findings).map_err(io_out)?;
+            lock::write_atomic(path, &bytes).map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            Some(path.to_path_buf())
+        }
+        (None, Format::Github) => {
+            let mut bytes = Vec::new();
+            json::verify(&mut bytes, &inv, &findings).map_err(io_out)?;
+            Some(write_path::fresh_report(&report_dir(), &bytes)?)
+        }
+    };
+    match format {
+        Format::Json => json::verify(ctx.out, &inv, &findings),
+        Format::Sarif => sarif::write(ctx.out, &findings),
+        Format::Human => human::report(ctx.out, &findings, &verdict, style, ctx.cli.quiet),
+        Format::Github => {
+            github::annotations(ctx.out, &findings).map_err(io_out)?;
+            github::without_commands(ctx.out, |out| {
+                human::report(
+                    out,
+                    &findings,
+                    &verdict,
+                    human::Style { color: false },
+                    ctx.cli.quiet,
+                )
+            })
+            .map_err(io_out)?;
+            let errors = findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .count();
+            let summary = github::summary(&inv, &findings, "verify");
+            match &report_path {
+                Some(path) => github::publish(&summary, errors > 0, errors, path),
+                None => Ok(()),
+            }
+        }
+    }
+    .map_err(io_out)?;
+    if check_run {
+        // The report first (the API may take a while); the exit code never depends on it.
+        let _ = ctx.out.flush();
+        let summary = github::summary(&inv, &findings, "verify");
+        let outcome = checkrun::publish(&findings, &summary, &checkrun::GithubEnv::from_env());
+        let quiet = ctx.cli.quiet && matches!(outcome, checkrun::Outcome::Created { .. });
+        if let Some(note) = outcome.note(format == Format::Github).filter(|_| !quiet) {
+            let _ = writeln!(ctx.err, "{note}");
+        }
+    }
+    Ok(verdict_code(&findings))
+}
