@@ -59,12 +59,14 @@ impl Error {
     }
 
     /// A gix error with its whole cause chain: gix's `Display` shows only the top line.
+    #[cfg(feature = "cli")]
     pub fn git(err: &gix::Error) -> Error {
         Error::Git(chain(err))
     }
 }
 
 /// Joins an error's messages, outermost first, skipping repeats.
+#[cfg(feature = "cli")]
 pub fn chain(err: &gix::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for e in err.iter_errors() {
