@@ -39,7 +39,7 @@ use std::sync::{Mutex, OnceLock};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::checks::integrity::{Computed, ManifestState};
+use crate::checks::computed::{Computed, ManifestState};
 use crate::config::{Config, SymlinkPolicy};
 use crate::digest::{self, Rejection, RejectionKind};
 use crate::manifest::ManifestProblem;

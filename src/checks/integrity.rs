@@ -4,6 +4,7 @@
 use gix::bstr::{BStr, ByteSlice};
 
 use crate::cache::Cache;
+use crate::checks::computed::{Computed, ManifestState};
 use crate::checks::findings::{Finding, Kind, Levels};
 use crate::config::{self, Config};
 use crate::digest::{self, Rejection, RejectionKind};
@@ -127,14 +128,6 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone)]
-pub enum ManifestState {
-    NotRequired,
-    Missing,
-    Valid { version: String },
-    Invalid(Vec<ManifestProblem>),
-}
-
 /// Everything known about one plugin (or one lock entry without a directory).
 #[derive(Debug, Clone)]
 pub struct PluginState {
@@ -237,18 +230,6 @@ fn non_directory_ancestor(
         }
     }
     Ok(None)
-}
-
-/// One plugin's results, as src/cache.rs stores them.
-pub struct Computed {
-    pub digest: std::result::Result<String, Rejection>,
-    pub manifest: ManifestState,
-    pub manifest_path: Option<String>,
-    pub first_file: Option<String>,
-    /// Whether the result depends only on the plugin's own tree (see cache.rs).
-    pub cacheable: bool,
-    /// Committed bytecode inside the plugin (`bytecode_committed`).
-    pub bytecode: digest::Bytecode,
 }
 
 fn compute(

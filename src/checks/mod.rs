@@ -7,6 +7,8 @@ pub mod findings;
 #[cfg(feature = "cli")]
 pub mod changes;
 #[cfg(feature = "cli")]
+pub mod computed;
+#[cfg(feature = "cli")]
 pub mod integrity;
 #[cfg(feature = "cli")]
 pub mod ownership;

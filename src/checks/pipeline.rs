@@ -8,7 +8,6 @@ use crate::checks::findings::{Finding, Kind, Severity};
 use crate::checks::integrity::{self, Inventory, InventoryOptions, Overrides, Settings};
 use crate::checks::ownership::{self, Authority};
 use crate::error::{Error, Result};
-use crate::github::actions_env;
 use crate::tree::git::{self, Selector, Snapshot};
 
 /// The tree changes are explained against (and, in `verify`, ownership is read from).
@@ -49,15 +48,16 @@ pub enum OwnershipFrom {
 }
 
 /// Runs every check on `snap`; findings come back with severities applied and sorted.
+/// `in_pull_request`: the event names a pull request's (or merge group's) base, so an
+/// absent base fails closed.
 pub fn evaluate(
     snap: &Snapshot,
     settings: &Settings,
     options: InventoryOptions,
     base: &Base,
     ownership_from: OwnershipFrom,
+    in_pull_request: bool,
 ) -> Result<(Inventory, Vec<Finding>)> {
-    // The pull request's base, from the event: whether an absent base fails closed.
-    let in_pull_request = actions_env::change_base_sha().is_some();
     // The benchmark floor (read-only) neither reads nor writes the cache.
     let cache = Cache::open(snap, &settings.config).filter(|_| !options.read_only);
     let mut inv = integrity::inventory(snap, settings, options, cache.as_ref())?;

@@ -367,6 +367,7 @@ fn verify_one(
         InventoryOptions::default(),
         &base,
         pipeline::OwnershipFrom::Verified,
+        actions_env::change_base_sha().is_some(),
     )?;
     checks.push(Checked {
         commit: inv.source.clone(),

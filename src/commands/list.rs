@@ -4,6 +4,7 @@ use crate::checks::integrity::InventoryOptions;
 use crate::checks::pipeline::{self, OwnershipFrom};
 use crate::commands::ctx::*;
 use crate::error::{Result, exit};
+use crate::github::actions_env;
 use crate::report::{human, json};
 use crate::tree::git::Selector;
 
@@ -15,6 +16,7 @@ pub fn run(ctx: &mut Ctx<'_>) -> Result<u8> {
         InventoryOptions::default(),
         &pipeline::Base::None,
         OwnershipFrom::Verified,
+        actions_env::change_base_sha().is_some(),
     )?;
     match ctx.format()? {
         Plain::Json => json::list(ctx.out, &inv),

@@ -29,8 +29,14 @@ pub fn run(
     let base_rev =
         base_rev(ctx).or_else(|| check_approvals.then(actions_env::change_base_sha).flatten());
     let base = pipeline::open_base(base_rev.as_deref(), &ctx.overrides()?, &settings)?;
-    let (inv, mut findings) =
-        pipeline::evaluate(&snap, &settings, options, &base, OwnershipFrom::Base)?;
+    let (inv, mut findings) = pipeline::evaluate(
+        &snap,
+        &settings,
+        options,
+        &base,
+        OwnershipFrom::Base,
+        actions_env::change_base_sha().is_some(),
+    )?;
     if check_approvals {
         let outcome = approvals::check(&snap, &settings, &base, &approvals::PrEnv::from_env())?;
         // The base's severities, as for ownership: a change cannot switch the check off.

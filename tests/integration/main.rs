@@ -1,6 +1,10 @@
 //! The integration suite: the binary, run against fixture repositories built with git.
 
+// A panic in a test is a failed test: helpers outside `#[test]` functions may unwrap too.
+#![allow(clippy::unwrap_used)]
+
 mod approvals;
+mod architecture;
 mod bad_input;
 mod cache;
 mod changes;

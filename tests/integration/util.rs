@@ -461,13 +461,13 @@ fn sampled_peak_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-#[cfg(unix)]
+/// Waits for `child`, killing it past [`TIME_BOUND`]. Its peak memory is sampled while
+/// it runs on Linux (see [`sampled_peak_kib`]); elsewhere it is not measured (reading
+/// `ru_maxrss` takes `wait4`, and the crate forbids unsafe code, tests included).
 fn wait_bounded(
     child: &mut std::process::Child,
     started: std::time::Instant,
 ) -> (std::process::ExitStatus, bool, Option<u64>) {
-    use std::os::unix::process::ExitStatusExt;
-    let pid = child.id() as libc::pid_t;
     let mut timed_out = false;
     let mut sampled: Option<u64> = None;
     loop {
@@ -475,43 +475,14 @@ fn wait_bounded(
         if let Some(kib) = sampled_peak_kib(child.id()) {
             sampled = Some(sampled.map_or(kib, |s| s.max(kib)));
         }
-        let mut status: libc::c_int = 0;
-        // SAFETY: plain syscall on our own child; `usage` is a valid out-parameter.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        if reaped == pid {
-            // Linux: the sampled VmHWM (see `sampled_peak_kib`); macOS: ru_maxrss, in bytes.
-            let kib = if cfg!(target_os = "linux") {
-                sampled
-            } else {
-                Some(usage.ru_maxrss as u64 / 1024)
-            };
-            return (std::process::ExitStatus::from_raw(status), timed_out, kib);
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return (status, timed_out, sampled);
         }
-        assert!(reaped == 0, "wait4 failed");
         if !timed_out && started.elapsed() > TIME_BOUND {
             timed_out = true;
             let _ = child.kill();
         }
         std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-}
-
-#[cfg(not(unix))]
-fn wait_bounded(
-    child: &mut std::process::Child,
-    started: std::time::Instant,
-) -> (std::process::ExitStatus, bool, Option<u64>) {
-    let mut timed_out = false;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return (status, timed_out, None);
-        }
-        if !timed_out && started.elapsed() > TIME_BOUND {
-            timed_out = true;
-            let _ = child.kill();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
 

@@ -1,0 +1,26 @@
+//! One plugin's results computed from its own tree — the digest, the manifest's state,
+//! where to point findings — the part of a check that src/cache.rs may keep between runs.
+
+use crate::digest::{self, Rejection};
+use crate::manifest::ManifestProblem;
+
+/// The plugin's manifest, as the check found it.
+#[derive(Debug, Clone)]
+pub enum ManifestState {
+    NotRequired,
+    Missing,
+    Valid { version: String },
+    Invalid(Vec<ManifestProblem>),
+}
+
+/// One plugin's results, as src/cache.rs stores them.
+pub struct Computed {
+    pub digest: std::result::Result<String, Rejection>,
+    pub manifest: ManifestState,
+    pub manifest_path: Option<String>,
+    pub first_file: Option<String>,
+    /// Whether the result depends only on the plugin's own tree (see cache.rs).
+    pub cacheable: bool,
+    /// Committed bytecode inside the plugin (`bytecode_committed`).
+    pub bytecode: digest::Bytecode,
+}
