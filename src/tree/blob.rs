@@ -173,12 +173,14 @@ pub(crate) fn too_large(path: &BStr, size: u64, cap: u64, at_least: bool) -> Err
 }
 
 /// A reader that fails, rather than ends, after `left` bytes: input past the cap must
-/// never look like the end of the file.
+/// never look like the end of the file (the work tree's filter pipeline reads through it).
+#[cfg(feature = "cli")]
 pub(crate) struct Capped<R> {
     pub(crate) inner: R,
     pub(crate) left: u64,
 }
 
+#[cfg(feature = "cli")]
 impl<R: Read> Read for Capped<R> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         if self.left == 0 {
@@ -235,6 +237,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "cli")]
     #[test]
     fn capped_reads_fail_past_the_cap_instead_of_ending() {
         let mut out = Vec::new();

@@ -6,6 +6,7 @@
 pub mod blob;
 #[cfg(feature = "cli")]
 pub mod discover;
+pub mod fs;
 #[cfg(feature = "cli")]
 pub mod git;
 
