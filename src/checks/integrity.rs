@@ -13,7 +13,8 @@ use crate::lock::{self, Lock};
 use crate::manifest::{self, ManifestProblem};
 use crate::tree::Tree;
 use crate::tree::discover::{self, Plugin};
-use crate::tree::git::{Reader, Snapshot};
+use crate::tree::git::Snapshot;
+use crate::tree::git::reader::Reader;
 use crate::tree::{FileRead, Node, join};
 
 pub const CONFIG_FILE: &str = ".plugin-lock.yml";

@@ -8,7 +8,7 @@ use globset::GlobSet;
 
 use crate::error::{Error, Result};
 use crate::tree::Tree;
-use crate::tree::git::{ExpansionMemo, Reader};
+use crate::tree::git::reader::{ExpansionMemo, Reader};
 use crate::tree::{
     Kind, MAX_PATH_BYTES, MAX_TREE_ENTRIES, Node, join_bytes, portable_name, shown,
     too_many_entries,

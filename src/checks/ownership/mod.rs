@@ -15,7 +15,8 @@ use crate::checks::ownership::survey::PluginOwnership;
 use crate::digest;
 use crate::error::Result;
 use crate::tree::FileRead;
-use crate::tree::git::{Reader, Snapshot};
+use crate::tree::git::Snapshot;
+use crate::tree::git::reader::Reader;
 
 /// The CODEOWNERS file GitHub would use in one tree.
 pub struct OwnersFile {
