@@ -1,6 +1,5 @@
 //! git's pre-push protocol: the lines git writes to the hook's stdin, one per pushed ref.
 
-
 use crate::error::Result;
 use crate::escape;
 
