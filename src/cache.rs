@@ -41,7 +41,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::computed::{Computed, ManifestState};
 use crate::config::{Config, SymlinkPolicy};
-use crate::digest::{self, Rejection, RejectionKind};
+use crate::digest;
+use crate::digest::rejection::{Rejection, RejectionKind};
 use crate::manifest::ManifestProblem;
 use crate::tree::Kind;
 use crate::tree::discover::Plugin;

@@ -1,7 +1,8 @@
 //! One plugin's results computed from its own tree — the digest, the manifest's state,
 //! where to point findings — the part of a check that src/cache.rs may keep between runs.
 
-use crate::digest::{self, Rejection};
+use crate::digest;
+use crate::digest::rejection::Rejection;
 use crate::manifest::ManifestProblem;
 
 /// The plugin's manifest, as the check found it.

@@ -8,7 +8,7 @@ pub mod sarif;
 
 use crate::checks::findings::{self, Finding};
 use crate::checks::integrity::PluginState;
-use crate::digest::Rejection;
+use crate::digest::rejection::Rejection;
 use crate::escape;
 
 /// The plugin shape shared by `list` and `verify` JSON (DESIGN.md).
