@@ -9,6 +9,7 @@ use crate::cli::Format;
 use crate::commands::ctx::*;
 use crate::error::{Error, Result};
 use crate::github::actions_env;
+use crate::github::api;
 use crate::github::approvals;
 use crate::github::checkrun;
 use crate::lock;
@@ -119,7 +120,7 @@ pub fn run(
         // The report first (the API may take a while); the exit code never depends on it.
         let _ = ctx.out.flush();
         let summary = github::summary(&inv, &findings, "verify");
-        let outcome = checkrun::publish(&findings, &summary, &checkrun::GithubEnv::from_env());
+        let outcome = checkrun::publish(&findings, &summary, &api::GithubEnv::from_env());
         let quiet = ctx.cli.quiet && matches!(outcome, checkrun::Outcome::Created { .. });
         if let Some(note) = outcome.note(format == Format::Github).filter(|_| !quiet) {
             let _ = writeln!(ctx.err, "{note}");

@@ -23,7 +23,7 @@ use crate::checks::ownership;
 use crate::checks::pipeline::Base;
 use crate::error::Result;
 use crate::github::actions_env;
-use crate::github::checkrun::{self, ApiError, GithubEnv, sanitize};
+use crate::github::api::{self, ApiError, GithubEnv, sanitize};
 use crate::lock::MAX_LOCK_BYTES;
 use crate::tree::FileRead;
 use crate::tree::git::Snapshot;
@@ -182,7 +182,7 @@ pub fn check(snap: &Snapshot, settings: &Settings, base: &Base, env: &PrEnv) -> 
             .map_err(|e| format!("cannot start the HTTP runtime: {e}"))?;
         // The client needs the runtime (its buffer service spawns a task).
         runtime.block_on(async {
-            let crab = checkrun::client(&gh.api_url, &token, gh.timeout)?;
+            let crab = api::client(&gh.api_url, &token, gh.timeout)?;
             Ok::<_, String>(request.run(&crab, gh.timeout).await)
         })
     }));

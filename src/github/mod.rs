@@ -2,5 +2,6 @@
 //! code that talks to GitHub's API, and the only async code.
 
 pub mod actions_env;
+pub mod api;
 pub mod approvals;
 pub mod checkrun;
