@@ -64,7 +64,7 @@ pub fn evaluate(
     let repo = snap.local_repo();
     let mut reader = snap.reader(&repo);
     let fallback = integrity::fallback_location(&mut reader, &inv, settings)?;
-    let mut findings = integrity::findings(&inv, settings, &fallback);
+    let mut findings = integrity::rules::findings(&inv, settings, &fallback);
 
     let head_file = ownership::load(&mut reader)?;
     drop(reader);

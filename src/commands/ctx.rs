@@ -147,7 +147,7 @@ pub fn checked(
     let fallback = integrity::fallback_location(&mut reader, &inv, settings)?;
     let findings = settings
         .levels
-        .apply(integrity::findings(&inv, settings, &fallback));
+        .apply(integrity::rules::findings(&inv, settings, &fallback));
     Ok((inv, findings))
 }
 

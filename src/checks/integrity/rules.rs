@@ -1,0 +1,246 @@
+//! What is wrong with an inventory: the findings of the integrity contract and the
+//! manifests, with the fix for each.
+
+use crate::checks::computed::ManifestState;
+use crate::checks::findings::{Finding, Kind};
+use crate::checks::integrity::{CONFIG_FILE, Inventory, LockState, PluginState, Settings, Status};
+use crate::digest::rejection::RejectionKind;
+use crate::tree::join;
+
+fn rejection_kind(kind: RejectionKind) -> Kind {
+    match kind {
+        RejectionKind::SymlinkEscape => Kind::SymlinkEscape,
+        RejectionKind::SymlinkLoop => Kind::SymlinkLoop,
+        RejectionKind::DanglingSymlink => Kind::DanglingSymlink,
+        RejectionKind::UnsupportedEntry => Kind::UnsupportedEntry,
+        RejectionKind::UnsupportedPath => Kind::UnsupportedPath,
+    }
+}
+
+fn rejection_help(kind: RejectionKind) -> &'static str {
+    match kind {
+        RejectionKind::SymlinkEscape => {
+            "point the link at a file inside the plugin, or commit the file itself"
+        }
+        RejectionKind::SymlinkLoop => "break the cycle of links",
+        RejectionKind::DanglingSymlink => {
+            "commit the file the link points to, or remove the link (or set `symlinks: as-link`)"
+        }
+        RejectionKind::UnsupportedEntry => {
+            "commit the files themselves: a plugin is a directory of regular files and links to files"
+        }
+        RejectionKind::UnsupportedPath => {
+            "rename the entry: names must be UTF-8 without control characters"
+        }
+    }
+}
+
+/// The findings of the integrity contract and the manifests, before severity overrides.
+/// `fallback` is the location for a finding with no file of its own (see DESIGN.md).
+pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Finding> {
+    let lock_path = inv.lock_path.as_str();
+    let lock_exists = !matches!(inv.lock, LockState::Missing);
+    let update = format!("run `plugin-lock update`, review the change and commit {lock_path}");
+    let mut out = Vec::new();
+    match &inv.lock {
+        LockState::Missing => {
+            if let Some(first) = inv.plugins.first() {
+                let at = first.anchor.clone().unwrap_or_else(|| fallback.to_owned());
+                out.push(
+                    Finding::new(
+                        Kind::LockMissing,
+                        at,
+                        1,
+                        format!(
+                            "the lock `{lock_path}` does not exist, but {} plugin(s) do",
+                            inv.plugins.len()
+                        ),
+                    )
+                    .help(format!("create it: {update}")),
+                );
+            }
+        }
+        LockState::Malformed {
+            line,
+            column,
+            message,
+        } => out.push(
+            Finding::new(
+                Kind::LockMalformed,
+                lock_path,
+                *line,
+                format!("the lock `{lock_path}` is malformed: {message}"),
+            )
+            .column(*column)
+            .help(format!(
+                "fix the file, or rewrite it from the plugins: {update}"
+            )),
+        ),
+        LockState::Parsed { canonical, .. } => {
+            if !canonical {
+                out.push(
+                    Finding::new(Kind::LockNotCanonical, lock_path, 1, format!("the lock `{lock_path}` is not in canonical form (sorted keys, 2-space indent, final newline)"))
+                        .help(format!("rewrite it: {update}")),
+                );
+            }
+        }
+    }
+    let lock_parsed = matches!(inv.lock, LockState::Parsed { .. });
+    for p in &inv.plugins {
+        let anchor = p.anchor.clone().unwrap_or_else(|| {
+            if lock_exists {
+                lock_path.to_owned()
+            } else {
+                fallback.to_owned()
+            }
+        });
+        if let Some(r) = &p.rejection {
+            // The finding's own `path` is the offending entry (DESIGN.md's `path` field);
+            // no extra `path` field, which would repeat the key in the JSON object.
+            out.push(
+                Finding::new(
+                    rejection_kind(r.kind),
+                    r.path.clone(),
+                    1,
+                    format!("plugin `{}` is rejected: {}", p.id, r.message),
+                )
+                .plugin(&p.id)
+                .help(rejection_help(r.kind)),
+            );
+        }
+        if p.bytecode.count > 0 {
+            out.push(bytecode_finding(p));
+        }
+        match &p.manifest {
+            ManifestState::Missing => {
+                let name = settings.config.manifest.as_deref().unwrap_or("plugin.yaml");
+                out.push(
+                    Finding::new(Kind::MissingManifest, anchor.clone(), 1, format!("plugin `{}` has no `{name}`", p.id))
+                        .plugin(&p.id)
+                        .help(format!("add `{}` with `name: {}` and a semver `version`, or set `manifest: none` in {CONFIG_FILE}", join(&p.dir, name), p.dir.rsplit('/').next().unwrap_or(&p.id))),
+                );
+            }
+            ManifestState::Invalid(problems) => {
+                let path = p.manifest_path.clone().unwrap_or_else(|| anchor.clone());
+                for problem in problems {
+                    out.push(
+                        Finding::new(Kind::SchemaViolation, path.clone(), problem.line, format!("manifest of plugin `{}`: {}", p.id, problem.message))
+                            .plugin(&p.id)
+                            .column(problem.column)
+                            .help("fix the manifest: `name` must equal the directory's name and `version` must be semver (MAJOR.MINOR.PATCH)"),
+                    );
+                }
+            }
+            ManifestState::NotRequired | ManifestState::Valid { .. } => {}
+        }
+        let lock_line = p.lock_line.unwrap_or(1);
+        match p.status {
+            Status::Unlocked if lock_parsed => out.push(
+                Finding::new(
+                    Kind::UnlockedPlugin,
+                    anchor.clone(),
+                    1,
+                    format!("plugin `{}` has no entry in {lock_path}", p.id),
+                )
+                .plugin(&p.id)
+                .help(format!("if the plugin is meant to be there, {update}")),
+            ),
+            Status::Rejected if lock_parsed && p.locked.is_none() => out.push(
+                Finding::new(
+                    Kind::UnlockedPlugin,
+                    anchor.clone(),
+                    1,
+                    format!("plugin `{}` has no entry in {lock_path}", p.id),
+                )
+                .plugin(&p.id)
+                .help(format!("fix the rejection above, then {update}")),
+            ),
+            Status::Mismatch => {
+                let expected = p.locked.clone().unwrap_or_default();
+                let actual = p.digest.clone().unwrap_or_default();
+                out.push(
+                    Finding::new(
+                        Kind::IntegrityMismatch,
+                        lock_path,
+                        lock_line,
+                        format!("plugin `{}` does not match its lock entry", p.id),
+                    )
+                    .plugin(&p.id)
+                    .note("expected", expected.clone())
+                    .note("actual", actual.clone())
+                    .field("expected", expected)
+                    .field("actual", actual)
+                    .help(format!(
+                        "if the change to {} is intended, {update}; otherwise restore its files",
+                        p.dir
+                    )),
+                );
+            }
+            Status::MissingDirectory => out.push(
+                Finding::new(
+                    Kind::MissingPluginDirectory,
+                    lock_path,
+                    lock_line,
+                    format!("lock entry `{}` has no plugin directory `{}`", p.id, p.dir),
+                )
+                .plugin(&p.id)
+                .help(format!("restore `{}`, or drop the entry: {update}", p.dir)),
+            ),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `bytecode_committed`: Python runs `__pycache__/*.pyc` (an unchecked-hash `.pyc`
+/// whatever the source says, PEP 552) and `.pyc`/`.pyo` beside the sources, while
+/// spec/DIGEST.md leaves most of them out of the digest.
+fn bytecode_finding(p: &PluginState) -> Finding {
+    let files: Vec<String> = p
+        .bytecode
+        .listed
+        .iter()
+        .map(|rel| join(&p.dir, rel))
+        .collect();
+    let more = p.bytecode.count.saturating_sub(files.len());
+    let mut listed = files
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if more > 0 {
+        listed.push_str(&format!(" and {more} more"));
+    }
+    // What to remove: each `__pycache__` directory whole, other bytecode file by file.
+    let mut targets: Vec<String> = Vec::new();
+    for rel in &p.bytecode.listed {
+        let target = match rel.split('/').position(|c| c == "__pycache__") {
+            Some(i) => rel.split('/').take(i + 1).collect::<Vec<_>>().join("/"),
+            None => rel.clone(),
+        };
+        let target = join(&p.dir, &target);
+        if !targets.contains(&target) {
+            targets.push(target);
+        }
+    }
+    let mut command = format!("git rm -r --cached {}", targets.join(" "));
+    if more > 0 {
+        command.push_str(" …");
+    }
+    let at = files.first().cloned().unwrap_or_else(|| p.dir.clone());
+    Finding::new(
+        Kind::BytecodeCommitted,
+        at,
+        1,
+        format!(
+            "plugin `{}` has committed Python bytecode ({} file(s)): {listed}",
+            p.id, p.bytecode.count
+        ),
+    )
+    .plugin(&p.id)
+    .field("files", files)
+    .field("count", p.bytecode.count)
+    .help(format!(
+        "Python runs bytecode instead of the locked sources, and the digest leaves `__pycache__/` and `*.pyc` out (spec/DIGEST.md): remove it with `{command}`, commit, and add `__pycache__/` and `*.py[co]` to `.gitignore`"
+    ))
+}
