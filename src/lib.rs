@@ -22,6 +22,7 @@
 //! the configuration, manifests and the tree trait, with no gix, clap, octocrab or
 //! tokio. ARCHITECTURE.md at the repository's root is the map.
 
+pub mod atomic;
 pub mod checks;
 pub mod config;
 pub mod digest;

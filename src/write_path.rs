@@ -9,13 +9,12 @@
 //! So a lock is written only at a path inside the work tree, reached through no symlink,
 //! outside every git directory, and is itself a regular file or absent (a symlink is
 //! refused, not replaced: the committed link is the repository's to fix). The write
-//! itself replaces the file (`lock::write_atomic`), never writes through it.
+//! itself replaces the file (`atomic::write_atomic`), never writes through it.
 
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::lock;
 use crate::yaml::{self, Node};
 
 /// Where the lock path came from, for the message that refuses it.
@@ -157,7 +156,7 @@ fn git_dir_holding(dir: &Path, git_dirs: &[&Path]) -> Result<Option<String>> {
 /// below the work tree it is reached through no symlinked directory (a committed
 /// `reports -> ~/.ssh` would carry it out), and wherever it is, its directory is in
 /// none of `git_dirs` (`--report .git/config` would destroy the configuration). The
-/// file itself is replaced, never written through (`lock::write_atomic`).
+/// file itself is replaced, never written through (`atomic::write_atomic`).
 pub fn report_file(workdir: Option<&Path>, git_dirs: &[&Path], path: &Path) -> Result<()> {
     let refuse = |why: String| {
         Error::Usage(format!(
@@ -243,12 +242,10 @@ fn components(rel: &str) -> std::result::Result<Vec<&str>, String> {
 /// with O_EXCL: a name another local user planted (a link, a file of theirs) is never
 /// used. Returns its path, the one the `report` output names.
 pub fn fresh_report(dir: &Path, contents: &[u8]) -> Result<PathBuf> {
-    let (path, mut file) =
-        lock::create_new_random(dir, "plugin-lock-report-", ".json").map_err(|source| {
-            Error::Io {
-                path: dir.to_path_buf(),
-                source,
-            }
+    let (path, mut file) = crate::atomic::create_new_random(dir, "plugin-lock-report-", ".json")
+        .map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
         })?;
     if let Err(source) = file.write_all(contents).and_then(|()| file.sync_all()) {
         drop(file);

@@ -173,9 +173,11 @@ pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
                     source,
                 })?;
             }
-            lock::write_atomic(&path, rendered.as_bytes()).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
+            crate::atomic::write_atomic(&path, rendered.as_bytes()).map_err(|source| {
+                Error::Io {
+                    path: path.clone(),
+                    source,
+                }
             })?;
             written = true;
         }

@@ -12,7 +12,6 @@ use crate::github::actions_env;
 use crate::github::api;
 use crate::github::approvals;
 use crate::github::checkrun;
-use crate::lock;
 use crate::report::{github, human, json, sarif};
 use crate::tree::git::Selector;
 use crate::write_path;
@@ -76,7 +75,7 @@ pub fn run(
             )?;
             let mut bytes = Vec::new();
             json::verify(&mut bytes, &inv, &findings).map_err(io_out)?;
-            lock::write_atomic(path, &bytes).map_err(|source| Error::Io {
+            crate::atomic::write_atomic(path, &bytes).map_err(|source| Error::Io {
                 path: path.to_path_buf(),
                 source,
             })?;

@@ -20,6 +20,7 @@ pub const MAX_LINK_TARGET: u64 = 4096;
 /// `d/../d/../…` shared by thousands of links would otherwise cost minutes.
 pub const MAX_RESOLVE_WORK: u64 = 1_000_000;
 
+/// The components of a `/`-separated path, empty ones dropped.
 fn components(path: &[u8]) -> Vec<&[u8]> {
     path.split(|b| *b == b'/')
         .filter(|c| !c.is_empty())

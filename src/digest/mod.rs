@@ -388,8 +388,6 @@ fn check_name(rel: &BStr) -> std::result::Result<&str, &'static str> {
     Ok(s)
 }
 
-/// The components of a `/`-separated path, empty ones dropped.
-
 /// HMAC-SHA256 (RFC 2104) of the concatenated `parts` under `key`: the cache file's
 /// authenticator (src/cache.rs), here so that this module stays the only one that
 /// touches SHA-256.

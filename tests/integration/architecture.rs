@@ -103,7 +103,9 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
     let mods = modules();
     let mut edges = BTreeMap::new();
     for (name, path) in &mods {
-        let from = name.trim_end_matches("#tests").to_owned();
+        // A sibling `tests.rs` is its own node: unit tests may reach into the children of
+        // the module they test, and nothing imports them, so they close no cycle.
+        let from = name.clone();
         let code = code(path);
         for line in code.lines() {
             let line = line.trim();
@@ -120,7 +122,7 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
                 .rev()
                 .map(|k| segs[..k].join("::"))
                 .find(|m| mods.contains_key(m));
-            if let Some(t) = target.filter(|t| *t != from) {
+            if let Some(t) = target.filter(|t| *t != from.trim_end_matches("#tests")) {
                 targets.insert(t);
             }
         }
@@ -177,6 +179,7 @@ fn shown(edges: &BTreeMap<String, BTreeSet<String>>) -> String {
 }
 
 fn in_layer(module: &str, layer: &str) -> bool {
+    let module = module.trim_end_matches("#tests");
     module == layer || module.starts_with(&format!("{layer}::"))
 }
 
@@ -222,11 +225,13 @@ fn arrows_point_down() {
 
 #[test]
 fn the_runtime_core_imports_only_the_core() {
-    // What builds without the `cli` feature (no gix, clap, octocrab, tokio).
-    let core = [
+    // What builds without the `cli` feature (no gix, clap, octocrab, tokio): these
+    // layers with everything below them, and the tree and checks roots on their own
+    // (`tree::git`, `tree::discover` and the checks but `findings` need the cli).
+    let layers = [
         "error",
         "escape",
-        "tree",
+        "atomic",
         "tree::blob",
         "tree::fs",
         "digest",
@@ -234,14 +239,18 @@ fn the_runtime_core_imports_only_the_core() {
         "config",
         "manifest",
         "yaml",
-        "checks",
         "checks::findings",
     ];
+    let roots = ["tree", "checks"];
+    let is_core = |m: &str| {
+        let m = m.trim_end_matches("#tests");
+        roots.contains(&m) || layers.iter().any(|l| in_layer(m, l))
+    };
     let edges = graph();
     let mut wrong = Vec::new();
-    for from in core {
-        for to in edges.get(from).into_iter().flatten() {
-            if !core.contains(&to.as_str()) {
+    for (from, targets) in edges.iter().filter(|(m, _)| is_core(m)) {
+        for to in targets {
+            if !is_core(to) {
                 wrong.push(format!("{from} -> {to}"));
             }
         }

@@ -201,7 +201,7 @@ pub fn read_lock(reader: &mut Reader<'_>, path: &str) -> Result<LockState> {
             column: 1,
             message: format!("the lock is a {}, not a regular file", kind.describe()),
         },
-        Some(FileRead::Bytes(bytes)) => match lock::parse(&bytes) {
+        Some(FileRead::Bytes(bytes)) => match lock::parser::parse(&bytes) {
             Ok(lock) => LockState::Parsed {
                 canonical: lock::is_canonical(&bytes, &lock),
                 lock,

@@ -8,7 +8,6 @@ use serde::Serialize;
 use crate::cli::Format;
 use crate::commands::ctx::{Ctx, io_out};
 use crate::error::{Error, Result, exit};
-use crate::lock;
 use crate::report::json;
 use crate::tree::git;
 
@@ -214,7 +213,7 @@ pub fn install(ctx: &mut Ctx<'_>, force: bool) -> Result<u8> {
         path: dir.clone(),
         source,
     })?;
-    lock::write_atomic(&path, script.as_bytes())
+    crate::atomic::write_atomic(&path, script.as_bytes())
         .and_then(|()| make_executable(&path))
         .map_err(|source| Error::Io {
             path: path.clone(),

@@ -1,6 +1,6 @@
 //! Incremental verification: per-plugin results (digest or rejection, manifest check)
 //! cached by the plugin's git tree id, and per-directory ownership results
-//! (src/survey.rs, keyed by tree id and CODEOWNERS content), so a run on a large
+//! (src/checks/ownership/survey.rs, keyed by tree id and CODEOWNERS content), so a run on a large
 //! repository costs the plugins that changed, not all of them (DESIGN.md "Performance
 //! model").
 //!
@@ -29,6 +29,8 @@
 //! for it, since a runner's `.git` and home may outlive a job of other trust. Without a
 //! usable key there is no cache either ([`note`] says why).
 
+pub mod entry;
+
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read as _, Write as _};
@@ -36,14 +38,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
-use crate::checks::computed::{Computed, ManifestState};
+use crate::cache::entry::{decode, encode, is_hex64};
+use crate::checks::computed::Computed;
 use crate::config::{Config, SymlinkPolicy};
 use crate::digest;
-use crate::digest::rejection::{Rejection, RejectionKind};
-use crate::manifest::ManifestProblem;
 use crate::tree::Kind;
 use crate::tree::discover::Plugin;
 use crate::tree::git::Snapshot;
@@ -351,7 +352,7 @@ impl Cache {
             && std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir())
         {
             // No fsync: a file a crash damaged fails its MAC and is rebuilt.
-            let _ = crate::lock::write_atomic_unsynced(&self.path, file.as_bytes());
+            let _ = crate::atomic::write_atomic_unsynced(&self.path, file.as_bytes());
         }
     }
 }
@@ -532,128 +533,12 @@ fn create_key(path: &Path) -> io::Result<Key> {
     }
 }
 
-fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Stored {
-    digest: Option<String>,
-    rejection: Option<StoredRejection>,
-    manifest: StoredManifest,
-    manifest_path: Option<String>,
-    first_file: Option<String>,
-    /// Committed bytecode: the first few paths (relative to the plugin) and the count.
-    bytecode: (Vec<String>, usize),
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StoredRejection {
-    kind: String,
-    path: String,
-    message: String,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-enum StoredManifest {
-    NotRequired,
-    Missing,
-    Valid(String),
-    Invalid(Vec<(u32, u32, String)>),
-}
-
-const KINDS: [RejectionKind; 5] = [
-    RejectionKind::SymlinkEscape,
-    RejectionKind::SymlinkLoop,
-    RejectionKind::DanglingSymlink,
-    RejectionKind::UnsupportedEntry,
-    RejectionKind::UnsupportedPath,
-];
-
-fn encode(c: &Computed) -> Option<String> {
-    let (digest, rejection) = match &c.digest {
-        Ok(d) => (Some(d.clone()), None),
-        Err(r) => (
-            None,
-            Some(StoredRejection {
-                kind: r.kind.as_str().to_owned(),
-                path: r.path.clone(),
-                message: r.message.clone(),
-            }),
-        ),
-    };
-    let manifest = match &c.manifest {
-        ManifestState::NotRequired => StoredManifest::NotRequired,
-        ManifestState::Missing => StoredManifest::Missing,
-        ManifestState::Valid { version } => StoredManifest::Valid(version.clone()),
-        ManifestState::Invalid(problems) => StoredManifest::Invalid(
-            problems
-                .iter()
-                .map(|p| (p.line, p.column, p.message.clone()))
-                .collect(),
-        ),
-    };
-    serde_json::to_string(&Stored {
-        digest,
-        rejection,
-        manifest,
-        manifest_path: c.manifest_path.clone(),
-        first_file: c.first_file.clone(),
-        bytecode: (c.bytecode.listed.clone(), c.bytecode.count),
-    })
-    .ok()
-}
-
-/// A stored value, validated: exactly one of digest (64 lowercase hex) and rejection
-/// (a known kind).
-fn decode(text: &str) -> Option<Computed> {
-    let s: Stored = serde_json::from_str(text).ok()?;
-    let digest = match (s.digest, s.rejection) {
-        (Some(d), None) if is_hex64(&d) => Ok(d),
-        (None, Some(r)) => Err(Rejection {
-            kind: *KINDS.iter().find(|k| k.as_str() == r.kind)?,
-            path: r.path,
-            message: r.message,
-        }),
-        _ => return None,
-    };
-    if s.bytecode.0.len() > digest::Bytecode::LISTED || s.bytecode.1 < s.bytecode.0.len() {
-        return None;
-    }
-    let manifest = match s.manifest {
-        StoredManifest::NotRequired => ManifestState::NotRequired,
-        StoredManifest::Missing => ManifestState::Missing,
-        StoredManifest::Valid(version) => ManifestState::Valid { version },
-        StoredManifest::Invalid(problems) => ManifestState::Invalid(
-            problems
-                .into_iter()
-                .map(|(line, column, message)| ManifestProblem {
-                    line,
-                    column,
-                    message,
-                })
-                .collect(),
-        ),
-    };
-    Some(Computed {
-        digest,
-        manifest,
-        manifest_path: s.manifest_path,
-        first_file: s.first_file,
-        cacheable: true,
-        bytecode: digest::Bytecode {
-            listed: s.bytecode.0,
-            count: s.bytecode.1,
-        },
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::computed::ManifestState;
+    use crate::digest::rejection::{Rejection, RejectionKind};
+    use crate::manifest::ManifestProblem;
 
     #[test]
     fn a_large_file_waits_for_enough_new_entries() {
