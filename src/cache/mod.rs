@@ -152,7 +152,7 @@ impl Cache {
         // The digest key holds what the digest and the manifest check depend on besides
         // the plugin's own tree: the tool version (digest and manifest rules, size limits,
         // messages), the digest version, the symlink policy and the manifest file name.
-        // Ownership results have keys of their own (src/survey.rs: the CODEOWNERS
+        // Ownership results have keys of their own (src/checks/ownership/survey.rs: the CODEOWNERS
         // content); severities and the comparison with the lock are computed afresh.
         let policy = match config.symlinks {
             SymlinkPolicy::Follow => "follow",

@@ -1,5 +1,5 @@
 //! One plugin's results computed from its own tree — the digest, the manifest's state,
-//! where to point findings — the part of a check that src/cache.rs may keep between runs.
+//! where to point findings — the part of a check that src/cache may keep between runs.
 
 use crate::digest;
 use crate::digest::rejection::Rejection;
@@ -14,7 +14,7 @@ pub enum ManifestState {
     Invalid(Vec<ManifestProblem>),
 }
 
-/// One plugin's results, as src/cache.rs stores them.
+/// One plugin's results, as src/cache stores them.
 pub struct Computed {
     pub digest: std::result::Result<String, Rejection>,
     pub manifest: ManifestState,

@@ -50,7 +50,7 @@ pub struct Outcome {
     /// The first entry in record order (relative to the plugin), to locate findings at.
     pub first: Option<String>,
     /// Whether resolving links looked up any path outside the plugin directory: the
-    /// result then depends on more than the plugin's own tree (src/cache.rs skips it).
+    /// result then depends on more than the plugin's own tree (src/cache skips it).
     pub looked_outside: bool,
     /// Committed Python bytecode in the plugin (see [`Bytecode`]).
     pub bytecode: Bytecode,
@@ -339,7 +339,7 @@ pub fn sha256_hex(parts: &[&[u8]]) -> String {
     hex(&sha256(parts))
 }
 
-/// SHA-256 of the concatenated `parts`, raw: for cache keys (src/cache.rs).
+/// SHA-256 of the concatenated `parts`, raw: for cache keys (src/cache).
 pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     for part in parts {
@@ -389,7 +389,7 @@ fn check_name(rel: &BStr) -> std::result::Result<&str, &'static str> {
 }
 
 /// HMAC-SHA256 (RFC 2104) of the concatenated `parts` under `key`: the cache file's
-/// authenticator (src/cache.rs), here so that this module stays the only one that
+/// authenticator (src/cache), here so that this module stays the only one that
 /// touches SHA-256.
 pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     const BLOCK: usize = 64;

@@ -7,18 +7,12 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::github_api::{assert_no_token, runtime};
 use crate::util::*;
 
 const TOKEN: &str = "ghs_approvalsTestToken0123456789";
 const REVIEWS: &str = "/repos/octo/widgets/pulls/7/reviews";
 const TEAM: &str = "/orgs/acme/teams/platform/memberships";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 /// A pull request: the base has one plugin, owned by `@acme/platform` (required); the
 /// head adds a plugin and its lock entry when `touch_lock`, else only edits README.md.
@@ -67,10 +61,7 @@ fn verify_approvals(repo: &Repo, api: &str, base: &str, head: &str) -> std::proc
             ("PLUGIN_LOCK_HTTP_TIMEOUT_SECS", "5"),
         ],
     );
-    assert!(
-        !stdout(&out).contains(TOKEN) && !stderr(&out).contains(TOKEN),
-        "the token leaked"
-    );
+    assert_no_token(&out, TOKEN);
     out
 }
 

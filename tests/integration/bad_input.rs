@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::util::{Repo, code, run_in, stderr, stdout, two_plugins};
+use crate::util::{Repo, code, findings, run_in, stderr, stdout, two_plugins};
 
 const LOCK: &str = "plugins/PLUGINS.lock";
 const CONFIG: &str = ".plugin-lock.yml";
@@ -117,10 +117,6 @@ fn verify(repo: &Repo) -> (i32, Value) {
     let verdict = if code(&out) == 0 { "pass" } else { "fail" };
     assert_eq!(doc["verdict"], verdict, "exit {} but {doc:#}", code(&out));
     (code(&out), doc)
-}
-
-fn findings(doc: &Value) -> &Vec<Value> {
-    doc["findings"].as_array().expect("findings is a list")
 }
 
 /// The kinds of the error findings, sorted.

@@ -27,10 +27,6 @@ fn skills_repo() -> (Repo, String) {
     (repo, id)
 }
 
-fn findings(doc: &Value) -> &Vec<Value> {
-    doc["findings"].as_array().expect("findings")
-}
-
 fn finding<'a>(doc: &'a Value, kind: &str) -> &'a Value {
     findings(doc)
         .iter()
@@ -61,14 +57,6 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 
 fn short(id: &str) -> &str {
     &id[..12]
-}
-
-fn verify_json(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, Value) {
-    let mut all = vec!["verify", "--format", "json"];
-    all.extend_from_slice(args);
-    let out = run_env(dir, &all, env);
-    let doc = json(&out);
-    (code(&out), doc)
 }
 
 /// A lock entry replaced by a well-formed but wrong digest.

@@ -10,18 +10,12 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::github_api::{assert_no_token, requests, runtime};
 use crate::util::*;
 
 const TOKEN: &str = "ghs_checkrunTestToken0123456789";
 const OWNER_REPO: &str = "octo/widgets";
 const RUNS: &str = "/repos/octo/widgets/check-runs";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 /// A committed repository whose `n` plugins were all edited after the lock was written:
 /// `n` `integrity_mismatch` errors.
@@ -66,34 +60,8 @@ fn verify_check_run(repo: &Repo, format: &str, env: &[(&str, &str)]) -> std::pro
         &["verify", "--check-run", "--format", format],
         &env,
     );
-    assert_no_token(&out);
+    assert_no_token(&out, TOKEN);
     out
-}
-
-fn assert_no_token(out: &std::process::Output) {
-    assert!(
-        !stdout(out).contains(TOKEN) && !stderr(out).contains(TOKEN),
-        "the token leaked:\n{}\n{}",
-        stdout(out),
-        stderr(out)
-    );
-}
-
-/// Requests the server received with `verb`, as (path, JSON body).
-fn requests(rt: &tokio::runtime::Runtime, server: &MockServer, verb: &str) -> Vec<(String, Value)> {
-    rt.block_on(server.received_requests())
-        .expect("recording is on")
-        .into_iter()
-        .filter(|r| r.method.as_str() == verb)
-        .map(|r| {
-            let body = if r.body.is_empty() {
-                Value::Null
-            } else {
-                r.body_json().expect("JSON body")
-            };
-            (r.url.path().to_owned(), body)
-        })
-        .collect()
 }
 
 fn annotations(body: &Value) -> &[Value] {

@@ -11,6 +11,7 @@ mod changes;
 mod checkrun;
 mod crlf;
 mod github;
+mod github_api;
 mod hook;
 mod owners;
 mod security_base;

@@ -4,7 +4,9 @@
 
 use serde_json::Value;
 
-use crate::util::{Repo, code, json, plugin_owners, project_root, stderr, stdout};
+use crate::util::{
+    Repo, code, json, of_kind, plugin_owners, project_root, stderr, stdout, verify_json,
+};
 
 const REQUIRED: &str = "@acme/platform";
 
@@ -114,23 +116,6 @@ fn required_config() -> String {
     format!("owners:\n  required: [\"{REQUIRED}\"]\n")
 }
 
-fn verify(repo: &Repo, extra: &[&str]) -> (i32, Value) {
-    let mut args = vec!["verify", "--format", "json"];
-    args.extend_from_slice(extra);
-    let out = repo.run(&args);
-    let c = code(&out);
-    (c, json(&out))
-}
-
-fn of_kind<'a>(doc: &'a Value, kind: &str) -> Vec<&'a Value> {
-    doc["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| f["kind"] == kind)
-        .collect()
-}
-
 fn ownership_kinds(doc: &Value) -> Vec<String> {
     doc["findings"]
         .as_array()
@@ -147,7 +132,7 @@ fn a_well_owned_repository_passes() {
     let owners =
         format!("* @team/devs\n/plugins/PLUGINS.lock {REQUIRED}\n/.plugin-lock.yml {REQUIRED}\n");
     let repo = repo_with(Some(&owners), Some(&required_config()));
-    let (c, doc) = verify(&repo, &[]);
+    let (c, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(c, 0, "{doc:#}");
     assert!(ownership_kinds(&doc).is_empty(), "{doc:#}");
     assert_eq!(doc["verdict"], "pass");
@@ -157,7 +142,7 @@ fn a_well_owned_repository_passes() {
 fn a_lock_owned_by_someone_else_is_not_owned() {
     let owners = format!("* {REQUIRED}\n/plugins/PLUGINS.lock @someone-else\n");
     let repo = repo_with(Some(&owners), Some(&required_config()));
-    let (c, doc) = verify(&repo, &[]);
+    let (c, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(c, 4, "{doc:#}");
     let found = of_kind(&doc, "lock_not_owned");
     assert_eq!(found.len(), 1, "{doc:#}");
@@ -176,7 +161,7 @@ fn a_lock_owned_by_someone_else_is_not_owned() {
 fn one_outsider_beside_the_required_owner_breaks_ownership() {
     let owners = format!("* {REQUIRED}\n/plugins/PLUGINS.lock {REQUIRED} @mallory\n");
     let repo = repo_with(Some(&owners), Some(&required_config()));
-    let (c, doc) = verify(&repo, &[]);
+    let (c, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(c, 4, "{doc:#}");
     let found = of_kind(&doc, "lock_not_owned");
     assert_eq!(found.len(), 1, "{doc:#}");
@@ -190,7 +175,7 @@ fn one_outsider_beside_the_required_owner_breaks_ownership() {
 #[test]
 fn an_explicitly_unowned_lock_is_not_owned() {
     let repo = repo_with(Some("* @team/devs\n/plugins/PLUGINS.lock\n"), None);
-    let (c, doc) = verify(&repo, &[]);
+    let (c, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(c, 4, "{doc:#}");
     let found = of_kind(&doc, "lock_not_owned");
     assert_eq!(found.len(), 1, "{doc:#}");
@@ -209,7 +194,7 @@ fn an_explicitly_unowned_lock_is_not_owned() {
 fn a_plugin_with_unowned_files_is_reported() {
     let owners = "/plugins/PLUGINS.lock @team/devs\n/plugins/alpha/ @team/alpha\n/plugins/beta/plugin.yaml @team/beta\n";
     let repo = repo_with(Some(owners), None);
-    let (c, doc) = verify(&repo, &[]);
+    let (c, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(c, 4, "{doc:#}");
     let found = of_kind(&doc, "plugin_not_owned");
     assert_eq!(found.len(), 1, "{doc:#}");
@@ -224,7 +209,7 @@ fn a_plugin_with_unowned_files_is_reported() {
 #[test]
 fn an_invalid_codeowners_line_is_a_syntax_error_with_line_and_column() {
     let repo = repo_with(Some("* @team/devs\n/docs/ not-an-owner\n"), None);
-    let (c, doc) = verify(&repo, &[]);
+    let (c, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(c, 4, "{doc:#}");
     let found = of_kind(&doc, "codeowners_syntax");
     assert_eq!(found.len(), 1, "{doc:#}");
@@ -245,7 +230,7 @@ fn an_invalid_codeowners_line_is_a_syntax_error_with_line_and_column() {
 #[test]
 fn no_codeowners_is_a_warning_and_an_error_when_owners_are_required() {
     let repo = repo_with(None, None);
-    let (c, doc) = verify(&repo, &[]);
+    let (c, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(c, 0, "{doc:#}");
     let found = of_kind(&doc, "codeowners_missing");
     assert_eq!(found.len(), 1, "{doc:#}");
@@ -253,7 +238,7 @@ fn no_codeowners_is_a_warning_and_an_error_when_owners_are_required() {
     assert_eq!(found[0]["path"], "plugins/PLUGINS.lock");
 
     let repo = repo_with(None, Some(&required_config()));
-    let (c, doc) = verify(&repo, &[]);
+    let (c, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(c, 4, "{doc:#}");
     let found = of_kind(&doc, "codeowners_missing");
     assert_eq!(found.len(), 1, "{doc:#}");
@@ -265,7 +250,7 @@ fn duplicate_patterns_and_shadowed_rules_are_warnings() {
     let owners =
         "/plugins/alpha/ @team/a\n* @team/devs\n/README.md @team/docs\n/README.md @team/docs2\n";
     let repo = repo_with(Some(owners), None);
-    let (c, doc) = verify(&repo, &[]);
+    let (c, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(c, 0, "{doc:#}");
     let dup = of_kind(&doc, "codeowners_duplicate_pattern");
     assert_eq!(dup.len(), 1, "{doc:#}");
@@ -285,7 +270,7 @@ fn a_second_codeowners_location_is_ignored_and_flagged() {
     let repo = repo_with(Some("* @team/devs\n"), None);
     repo.write("CODEOWNERS", "* @someone-else\n");
     repo.commit("second codeowners");
-    let (c, doc) = verify(&repo, &[]);
+    let (c, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(c, 0, "{doc:#}");
     let found = of_kind(&doc, "codeowners_multiple_files");
     assert_eq!(found.len(), 1, "{doc:#}");
@@ -307,7 +292,7 @@ fn a_head_that_reassigns_the_lock_fails_against_its_base() {
         format!("* {REQUIRED}\n/plugins/PLUGINS.lock @mallory\n"),
     );
     let head = repo.commit("take the lock");
-    let (c, doc) = verify(&repo, &["--base", &base]);
+    let (c, doc) = verify_json(repo.path(), &["--base", &base], &[]);
     assert_eq!(c, 4, "{doc:#}");
     let changed = of_kind(&doc, "lock_ownership_changed");
     assert_eq!(changed.len(), 1, "{doc:#}");
@@ -316,7 +301,7 @@ fn a_head_that_reassigns_the_lock_fails_against_its_base() {
     // Ownership itself is judged by the base file, where the lock is owned as required.
     assert!(of_kind(&doc, "lock_not_owned").is_empty(), "{doc:#}");
     // Without a base the head's own file decides: the lock is not owned as required.
-    let (c, doc) = verify(&repo, &["--rev", &head]);
+    let (c, doc) = verify_json(repo.path(), &["--rev", &head], &[]);
     assert_eq!(c, 4);
     assert_eq!(of_kind(&doc, "lock_not_owned").len(), 1, "{doc:#}");
     assert!(of_kind(&doc, "lock_ownership_changed").is_empty());
@@ -327,7 +312,7 @@ fn a_head_that_reassigns_the_lock_fails_against_its_base() {
     let base = repo.commit("unrelated");
     repo.write("README.md", "edited again\n");
     repo.commit("unrelated again");
-    let (c, doc) = verify(&repo, &["--base", &base]);
+    let (c, doc) = verify_json(repo.path(), &["--base", &base], &[]);
     assert_eq!(c, 0, "{doc:#}");
     assert!(ownership_kinds(&doc).is_empty(), "{doc:#}");
 }
@@ -342,7 +327,7 @@ fn a_base_lock_owned_by_an_outsider_is_judged_by_the_base_file() {
     let base = repo.git(&["rev-parse", "HEAD"]);
     repo.write(".github/CODEOWNERS", format!("* {REQUIRED}\n"));
     repo.commit("fix ownership");
-    let (c, doc) = verify(&repo, &["--base", &base]);
+    let (c, doc) = verify_json(repo.path(), &["--base", &base], &[]);
     assert_eq!(c, 4, "{doc:#}");
     let not_owned = of_kind(&doc, "lock_not_owned");
     assert_eq!(not_owned.len(), 1, "{doc:#}");
@@ -360,13 +345,13 @@ fn a_head_config_cannot_switch_the_ownership_check_off() {
         format!("{}severity:\n  lock_not_owned: off\n", required_config()),
     );
     repo.commit("silence the check");
-    let (c, doc) = verify(&repo, &["--base", &base]);
+    let (c, doc) = verify_json(repo.path(), &["--base", &base], &[]);
     assert_eq!(c, 4, "{doc:#}");
     let found = of_kind(&doc, "lock_not_owned");
     assert!(!found.is_empty(), "{doc:#}");
     assert!(found.iter().all(|f| f["severity"] == "error"));
     // Without a base, the tree's own configuration applies (that is what `off` is for).
-    let (c, doc) = verify(&repo, &[]);
+    let (c, doc) = verify_json(repo.path(), &[], &[]);
     assert!(of_kind(&doc, "lock_not_owned").is_empty(), "{doc:#}");
     assert_eq!(c, 0, "{doc:#}");
 }
@@ -375,7 +360,7 @@ fn a_head_config_cannot_switch_the_ownership_check_off() {
 fn a_base_missing_from_the_repository_is_base_unavailable() {
     let repo = repo_with(Some("* @team/devs\n"), None);
     let missing = "0123456789abcdef0123456789abcdef01234567";
-    let (c, doc) = verify(&repo, &["--base", missing]);
+    let (c, doc) = verify_json(repo.path(), &["--base", missing], &[]);
     assert_eq!(c, 0, "{doc:#}");
     let found = of_kind(&doc, "base_unavailable");
     assert_eq!(found.len(), 1, "{doc:#}");

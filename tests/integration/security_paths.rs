@@ -14,20 +14,6 @@ use crate::util::*;
 const FILE: &str = "100644";
 const LINK: &str = "120000";
 
-fn verify_json(repo: &Repo) -> (i32, Value) {
-    let out = repo.run(&["verify", "--format", "json"]);
-    (code(&out), json(&out))
-}
-
-fn of_kind<'a>(doc: &'a Value, kind: &str) -> Vec<&'a Value> {
-    doc["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| f["kind"] == kind)
-        .collect()
-}
-
 /// A bare remote `origin` and the installed hook; the current branch is pushed once
 /// (it must pass), which also warms the cache.
 fn with_remote(repo: &Repo) -> tempfile::TempDir {
@@ -63,12 +49,12 @@ fn remote_main(remote: &tempfile::TempDir) -> String {
 /// `verify` fails with `kind`, so does a second run (cache warm), and the push is refused
 /// with the remote unchanged. Returns the first finding of `kind`.
 fn refused_everywhere(repo: &Repo, remote: &tempfile::TempDir, kind: &str) -> Value {
-    let (exit, doc) = verify_json(repo);
+    let (exit, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(exit, 4, "{doc:#}");
     assert!(!of_kind(&doc, kind).is_empty(), "{kind} in {doc:#}");
     let cache = repo.path().join(".git/plugin-lock/cache-v1");
     assert!(cache.is_file(), "verify wrote the cache");
-    let (again, warm) = verify_json(repo);
+    let (again, warm) = verify_json(repo.path(), &[], &[]);
     assert_eq!(again, 4, "with the cache warm: {warm:#}");
     assert_eq!(doc["findings"], warm["findings"], "the same findings warm");
     let before = remote_main(remote);
@@ -105,7 +91,7 @@ fn non_utf8_plugin_directory_beside_its_u_fffd_twin_is_unsupported_path() {
     // Named unambiguously: the byte escaped, never shown as the twin's U+FFFD.
     assert_eq!(f["plugin"], "p\\xff", "{f:#}");
     assert_eq!(f["path"], "plugins/p\\xff", "{f:#}");
-    let (_, doc) = verify_json(&repo);
+    let (_, doc) = verify_json(repo.path(), &[], &[]);
     let ids = plugin_ids(&doc);
     assert_eq!(ids, ["p\\xff", "p\u{fffd}"], "both are plugins: {doc:#}");
 }
@@ -156,7 +142,7 @@ fn directories_whose_ids_read_alike_are_each_an_error_naming_the_other() {
     );
     repo.stage_bytes(b"plugins/q\xff/plugin.yaml", FILE, manifest("q").as_bytes());
     repo.commit_index("two names that read the same");
-    let (exit, doc) = verify_json(&repo);
+    let (exit, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(exit, 4, "{doc:#}");
     let found = of_kind(&doc, "unsupported_path");
     assert_eq!(found.len(), 2, "both directories are refused: {doc:#}");
@@ -192,7 +178,7 @@ fn link_to_a_directory_that_differs_by_one_invalid_byte_is_outside_the_plugin() 
     );
     repo.stage_bytes(b"plugins/p\xff/payload", FILE, b"print('locked')\n");
     repo.commit_index("the loader links outside");
-    let (exit, doc) = verify_json(&repo);
+    let (exit, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(exit, 4, "{doc:#}");
 
     // Then only the outside payload changes: the plugin's tree id stays the same.
@@ -252,7 +238,7 @@ fn committed_bytecode_inside_a_plugin_is_bytecode_committed() {
         "{message}"
     );
     assert!(message.contains("*.py[co]"), "{message}");
-    let (_, doc) = verify_json(&repo);
+    let (_, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(of_kind(&doc, "bytecode_committed").len(), 1, "{doc:#}");
     assert_eq!(
         doc["findings"].as_array().expect("findings").len(),
@@ -279,13 +265,13 @@ fn committed_bytecode_can_be_lowered_with_severity() {
     );
     repo.update_lock();
     repo.commit("a .pyo, lowered to a warning");
-    let (exit, doc) = verify_json(&repo);
+    let (exit, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(exit, 0, "{doc:#}");
     let f = &of_kind(&doc, "bytecode_committed")[0];
     assert_eq!(f["severity"], "warning");
     assert_eq!(f["path"], "plugins/beta/legacy.pyo");
     // Warm cache: still reported.
-    let (exit, warm) = verify_json(&repo);
+    let (exit, warm) = verify_json(repo.path(), &[], &[]);
     assert_eq!(exit, 0);
     assert_eq!(warm["findings"], doc["findings"]);
 }

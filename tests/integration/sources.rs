@@ -16,15 +16,6 @@ fn history() -> (Repo, String, String) {
     (repo, clean, tampered)
 }
 
-/// `verify --format json` in `dir` with extra args: exit code and the JSON.
-fn verify_json(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
-    let mut all = vec!["verify", "--format", "json"];
-    all.extend_from_slice(args);
-    let out = run_in(dir, &all);
-    let doc = json(&out);
-    (code(&out), doc)
-}
-
 /// The ids of the plugins an `integrity_mismatch` names.
 fn mismatched(doc: &serde_json::Value) -> Vec<String> {
     doc["findings"]
@@ -63,7 +54,7 @@ fn digest_of(dir: &Path, args: &[&str]) -> String {
 
 /// Asserts `verify --rev REV` reads `expected_commit` and passes (or not).
 fn assert_rev(repo: &Repo, rev: &str, expected_commit: &str, passes: bool) {
-    let (exit, doc) = verify_json(repo.path(), &["--rev", rev]);
+    let (exit, doc) = verify_json(repo.path(), &["--rev", rev], &[]);
     assert_eq!(doc["source"], expected_commit, "--rev {rev}: {doc:#}");
     if passes {
         assert_eq!(exit, 0, "--rev {rev} should pass: {doc:#}");
@@ -79,7 +70,7 @@ fn assert_rev(repo: &Repo, rev: &str, expected_commit: &str, passes: bool) {
 #[test]
 fn default_source_is_head() {
     let (repo, _clean, tampered) = history();
-    let (exit, doc) = verify_json(repo.path(), &[]);
+    let (exit, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(exit, 4);
     assert_eq!(doc["source"], tampered.as_str());
     assert_eq!(mismatched(&doc), ["alpha"]);
@@ -166,17 +157,17 @@ fn index_sees_a_staged_fix_that_head_does_not() {
     // An unstaged edit on top must not reach the index.
     repo.write("plugins/alpha/src/main.py", "print('unstaged')\n");
 
-    let (exit, doc) = verify_json(repo.path(), &[]);
+    let (exit, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(exit, 4, "{doc:#}");
     assert_eq!(doc["source"], tampered.as_str());
 
-    let (exit, doc) = verify_json(repo.path(), &["--index"]);
+    let (exit, doc) = verify_json(repo.path(), &["--index"], &[]);
     assert_eq!(exit, 0, "{doc:#}");
     assert_eq!(doc["source"], "index");
     assert_eq!(doc["verdict"], "pass");
 
     // And the work tree sees the unstaged edit.
-    let (exit, doc) = verify_json(repo.path(), &["--worktree"]);
+    let (exit, doc) = verify_json(repo.path(), &["--worktree"], &[]);
     assert_eq!(exit, 4, "{doc:#}");
     assert_eq!(doc["source"], "worktree");
     assert_eq!(mismatched(&doc), ["alpha"]);
@@ -187,10 +178,10 @@ fn index_sees_a_staged_break() {
     let repo = two_plugins();
     repo.write("plugins/beta/notes.txt", "staged change\n");
     repo.git(&["add", "plugins/beta/notes.txt"]);
-    let (exit, doc) = verify_json(repo.path(), &["--index"]);
+    let (exit, doc) = verify_json(repo.path(), &["--index"], &[]);
     assert_eq!(exit, 4, "{doc:#}");
     assert_eq!(mismatched(&doc), ["beta"]);
-    assert_eq!(verify_json(repo.path(), &[]).0, 0);
+    assert_eq!(verify_json(repo.path(), &[], &[]).0, 0);
 }
 
 #[test]
@@ -202,13 +193,13 @@ fn worktree_counts_an_untracked_plugin_file() {
         "?? plugins/alpha/extra.py"
     );
 
-    let (exit, doc) = verify_json(repo.path(), &["--worktree"]);
+    let (exit, doc) = verify_json(repo.path(), &["--worktree"], &[]);
     assert_eq!(exit, 4, "{doc:#}");
     assert_eq!(mismatched(&doc), ["alpha"]);
     let actual = actual_of(&doc, "alpha");
     // HEAD and the index do not have the file.
-    assert_eq!(verify_json(repo.path(), &[]).0, 0);
-    assert_eq!(verify_json(repo.path(), &["--index"]).0, 0);
+    assert_eq!(verify_json(repo.path(), &[], &[]).0, 0);
+    assert_eq!(verify_json(repo.path(), &["--index"], &[]).0, 0);
     // The work-tree digest is what committing the file gives.
     assert_eq!(
         digest_of(repo.path(), &["--worktree", "plugins/alpha"]),
@@ -227,7 +218,7 @@ fn worktree_skips_ignored_files() {
         .write("plugins/beta/build/out.bin", [0u8, 1, 2]);
     assert_eq!(repo.git(&["status", "--porcelain"]), "");
 
-    let (exit, doc) = verify_json(repo.path(), &["--worktree"]);
+    let (exit, doc) = verify_json(repo.path(), &["--worktree"], &[]);
     assert_eq!(exit, 0, "{doc:#}");
     let out = repo.run(&["update", "--check"]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
@@ -237,13 +228,13 @@ fn worktree_skips_ignored_files() {
 fn worktree_leaves_out_a_deleted_tracked_file() {
     let repo = two_plugins();
     repo.remove("plugins/beta/notes.txt");
-    let (exit, doc) = verify_json(repo.path(), &["--worktree"]);
+    let (exit, doc) = verify_json(repo.path(), &["--worktree"], &[]);
     assert_eq!(exit, 4, "{doc:#}");
     assert_eq!(mismatched(&doc), ["beta"]);
     let actual = actual_of(&doc, "beta");
     // HEAD and the index still have the file.
-    assert_eq!(verify_json(repo.path(), &[]).0, 0);
-    assert_eq!(verify_json(repo.path(), &["--index"]).0, 0);
+    assert_eq!(verify_json(repo.path(), &[], &[]).0, 0);
+    assert_eq!(verify_json(repo.path(), &["--index"], &[]).0, 0);
     // The digest is that of the plugin without the file.
     repo.commit("delete notes");
     assert_eq!(digest_of(repo.path(), &["plugins/beta"]), actual);
@@ -294,10 +285,10 @@ fn dash_c_runs_from_elsewhere() {
     let elsewhere = tempfile::tempdir().expect("temp dir");
     let path = repo.path().to_str().expect("utf-8 temp path");
 
-    let (exit, doc) = verify_json(elsewhere.path(), &["-C", path]);
+    let (exit, doc) = verify_json(elsewhere.path(), &["-C", path], &[]);
     assert_eq!(exit, 4, "{doc:#}");
     assert_eq!(doc["source"], tampered.as_str());
-    let (exit, doc) = verify_json(elsewhere.path(), &["-C", path, "--rev", "HEAD~1"]);
+    let (exit, doc) = verify_json(elsewhere.path(), &["-C", path, "--rev", "HEAD~1"], &[]);
     assert_eq!(exit, 0, "{doc:#}");
     assert_eq!(doc["source"], clean.as_str());
 
@@ -309,9 +300,9 @@ fn dash_c_runs_from_elsewhere() {
         .expect("name")
         .to_str()
         .expect("utf-8");
-    assert_eq!(verify_json(parent, &["-C", name]).0, 4);
+    assert_eq!(verify_json(parent, &["-C", name], &[]).0, 4);
     let sub = format!("{path}/plugins/beta");
-    assert_eq!(verify_json(elsewhere.path(), &["-C", &sub]).0, 4);
+    assert_eq!(verify_json(elsewhere.path(), &["-C", &sub], &[]).0, 4);
 
     // `-C` is where `digest` paths are relative to.
     assert_eq!(
@@ -340,16 +331,16 @@ fn dash_c_to_a_missing_directory_or_a_non_repository_is_exit_2() {
 fn runs_from_a_subdirectory() {
     let (repo, clean, tampered) = history();
     let sub = repo.path().join("plugins/alpha");
-    let (exit, doc) = verify_json(&sub, &[]);
+    let (exit, doc) = verify_json(&sub, &[], &[]);
     assert_eq!(exit, 4, "{doc:#}");
     assert_eq!(doc["source"], tampered.as_str());
     // Plugins outside the current directory are still checked (the whole tree is).
     assert_eq!(doc["plugins"].as_array().expect("plugins").len(), 2);
-    let (exit, doc) = verify_json(&sub, &["--rev", "HEAD~1"]);
+    let (exit, doc) = verify_json(&sub, &["--rev", "HEAD~1"], &[]);
     assert_eq!(exit, 0, "{doc:#}");
     assert_eq!(doc["source"], clean.as_str());
     // The work tree too.
-    let (exit, _) = verify_json(&sub.join("src"), &["--worktree"]);
+    let (exit, _) = verify_json(&sub.join("src"), &["--worktree"], &[]);
     assert_eq!(exit, 4);
 }
 
@@ -391,15 +382,18 @@ fn bare_clone_verifies_with_dash_c() {
     let parent = clone_into(&["--bare", origin, "bare.git"]);
     let dir = parent.path();
 
-    let (exit, doc) = verify_json(dir, &["-C", "bare.git"]);
+    let (exit, doc) = verify_json(dir, &["-C", "bare.git"], &[]);
     assert_eq!(exit, 4, "{doc:#}");
     assert_eq!(doc["source"], tampered.as_str());
     assert_eq!(mismatched(&doc), ["alpha"]);
-    let (exit, doc) = verify_json(dir, &["-C", "bare.git", "--rev", "HEAD~1"]);
+    let (exit, doc) = verify_json(dir, &["-C", "bare.git", "--rev", "HEAD~1"], &[]);
     assert_eq!(exit, 0, "{doc:#}");
     assert_eq!(doc["source"], clean.as_str());
     // From inside the bare repository as well.
-    assert_eq!(verify_json(&dir.join("bare.git"), &["--rev", &clean]).0, 0);
+    assert_eq!(
+        verify_json(&dir.join("bare.git"), &["--rev", &clean], &[]).0,
+        0
+    );
     // `list` and `digest` read it too.
     let out = run_in(dir, &["-C", "bare.git", "list", "--format", "json"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -434,14 +428,14 @@ fn shallow_clone_verifies_its_head() {
         "true"
     );
 
-    let (exit, doc) = verify_json(&dir, &[]);
+    let (exit, doc) = verify_json(&dir, &[], &[]);
     assert_eq!(exit, 4, "{doc:#}");
     assert_eq!(doc["source"], tampered.as_str());
     assert_eq!(mismatched(&doc), ["alpha"]);
 
     // The parent commit exists in the origin, not in the clone.
     assert_eq!(
-        verify_json(repo.path(), &["--rev", "HEAD~1"]).1["source"],
+        verify_json(repo.path(), &["--rev", "HEAD~1"], &[]).1["source"],
         clean.as_str()
     );
     let out = run_in(&dir, &["verify", "--rev", "HEAD~1"]);
@@ -463,10 +457,10 @@ fn shallow_clone_of_a_clean_head_passes() {
     let url = format!("file://{}", repo.path().display());
     let parent = clone_into(&["--depth", "1", &url, "shallow"]);
     let dir = parent.path().join("shallow");
-    let (exit, doc) = verify_json(&dir, &[]);
+    let (exit, doc) = verify_json(&dir, &[], &[]);
     assert_eq!(exit, 0, "{doc:#}");
     assert_eq!(doc["source"], head.as_str());
-    assert_eq!(verify_json(&dir, &["--worktree"]).0, 0);
+    assert_eq!(verify_json(&dir, &["--worktree"], &[]).0, 0);
 }
 
 /// Plugins two levels below `plugins/`, with files and `__pycache__` around them.
@@ -510,7 +504,7 @@ fn nested_layout_ids_are_relative_to_the_lock() {
         digest_of(repo.path(), &["plugins/inputs/cpu"])
     );
 
-    let (exit, doc) = verify_json(repo.path(), &[]);
+    let (exit, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(exit, 0, "{doc:#}");
     assert_eq!(doc["findings"], serde_json::json!([]));
 
@@ -543,7 +537,7 @@ fn nested_layout_detects_tampering_and_new_plugins() {
         // Files at plugin depth are not plugins either.
         .write("plugins/outputs/NOTES.md", "notes\n");
     repo.commit("change things");
-    let (exit, doc) = verify_json(repo.path(), &[]);
+    let (exit, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(exit, 4, "{doc:#}");
     let kinds: Vec<(&str, &str)> = doc["findings"]
         .as_array()
@@ -569,7 +563,7 @@ fn pycache_under_plugins_is_never_a_plugin() {
     // Forced in even if some global ignore would skip them.
     repo.git(&["add", "-f", "plugins"]);
     repo.commit("pycache");
-    let (exit, doc) = verify_json(repo.path(), &[]);
+    let (exit, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(exit, 0, "{doc:#}");
     let ids = plugin_ids(&doc);
     assert_eq!(ids, ["alpha", "beta"]);

@@ -212,6 +212,26 @@ pub fn json(out: &Output) -> serde_json::Value {
     })
 }
 
+/// `verify --format json` in `dir` with extra `args` and `env`: the exit code and the
+/// document.
+pub fn verify_json(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, serde_json::Value) {
+    let mut all = vec!["verify", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = run_env(dir, &all, env);
+    let doc = json(&out);
+    (code(&out), doc)
+}
+
+/// The findings of a JSON report.
+pub fn findings(doc: &serde_json::Value) -> &Vec<serde_json::Value> {
+    doc["findings"].as_array().expect("findings is a list")
+}
+
+/// The findings of `kind` in a JSON report.
+pub fn of_kind<'a>(doc: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
+    findings(doc).iter().filter(|f| f["kind"] == kind).collect()
+}
+
 /// A repository with two valid plugins and a correct, committed lock.
 pub fn two_plugins() -> Repo {
     let repo = Repo::new();

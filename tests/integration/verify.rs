@@ -44,10 +44,6 @@ fn digest_of(repo: &Repo, dir: &str) -> String {
         .to_owned()
 }
 
-fn findings(doc: &Value) -> &Vec<Value> {
-    doc["findings"].as_array().expect("findings")
-}
-
 fn plugin<'a>(doc: &'a Value, id: &str) -> &'a Value {
     doc["plugins"]
         .as_array()
