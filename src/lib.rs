@@ -30,6 +30,8 @@ pub mod error;
 pub mod escape;
 pub mod lock;
 pub mod manifest;
+pub mod parallel;
+pub mod runtime;
 pub mod tree;
 pub mod yaml;
 

@@ -2,6 +2,7 @@
 //! default severities and fixes; the other modules each produce findings of one concern
 //! from a tree and the lock.
 
+pub mod contract;
 pub mod findings;
 
 #[cfg(feature = "cli")]

@@ -39,6 +39,7 @@ pub fn run(ctx: &mut Ctx<'_>, dirs: &[String], explain: bool) -> Result<u8> {
         policy: settings.config.symlinks,
         records: explain,
         read_only: false,
+        contents: false,
     };
     let outcomes = snap.par_map(&targets, |reader, (path, node), buf| {
         digest::plugin(reader, BStr::new(path), node, &options, buf)

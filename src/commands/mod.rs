@@ -60,6 +60,53 @@ fn handle(stream: &impl std::os::windows::io::AsHandle) -> escape::StreamHandle<
     stream.as_handle()
 }
 
+/// The whole program, as the binary and the Python package's `plugin-lock` script run
+/// it: parse `args` (the program name first), run the command, return the exit code.
+pub fn main(args: Vec<std::ffi::OsString>) -> u8 {
+    let mut streams = Streams::open();
+    let cli = match <Cli as clap::Parser>::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            streams.usage_error(&usage_error(&e, &args));
+            return exit::USAGE;
+        }
+        Err(e) => {
+            // --help, --version: our own text, on stdout.
+            let _ = e.print();
+            return exit::OK;
+        }
+    };
+    execute(&cli, streams)
+}
+
+/// clap's message for a usage error. clap quotes the offending argument as given, so
+/// when an argument holds a control character (a newline would start a line of the
+/// argument's choosing) the message is rendered from the arguments as they are shown.
+fn usage_error(e: &clap::Error, args: &[std::ffi::OsString]) -> String {
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let render = |e: &clap::Error| {
+        let styled = e.render();
+        if colour {
+            styled.ansi().to_string()
+        } else {
+            styled.to_string()
+        }
+    };
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let shown: Vec<String> = args.iter().map(|a| escape::shown(a).into_owned()).collect();
+    if shown != args
+        && let Err(again) = <Cli as clap::Parser>::try_parse_from(&shown)
+        && again.use_stderr()
+    {
+        return render(&again);
+    }
+    render(e)
+}
+
 /// Runs the parsed command line and returns the process's exit code: errors are printed
 /// here, once, and a closed pipe on stdout is not one.
 pub fn execute(cli: &Cli, streams: Streams) -> u8 {

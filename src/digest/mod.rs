@@ -41,6 +41,9 @@ pub struct Options {
     pub records: bool,
     /// Read every blob but hash nothing (the benchmark's floor).
     pub read_only: bool,
+    /// Also return a copy of every record's content, the very bytes that were hashed (a
+    /// runtime loader runs those, never a second read of the disk).
+    pub contents: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +57,9 @@ pub struct Outcome {
     pub looked_outside: bool,
     /// Committed Python bytecode in the plugin (see [`Bytecode`]).
     pub bytecode: Bytecode,
+    /// With [`Options::contents`]: each record's path and the bytes hashed for it, in
+    /// record order (empty when the plugin is rejected).
+    pub contents: Vec<(String, Vec<u8>)>,
 }
 
 /// The plugin's entries that Python would run in place of its sources: anything under
@@ -105,6 +111,7 @@ pub fn plugin(
             message,
         }),
         records: Vec::new(),
+        contents: Vec::new(),
         first: None,
         looked_outside: false,
         bytecode: Bytecode::default(),
@@ -182,6 +189,7 @@ pub fn plugin(
         let stop = |result: std::result::Result<String, Rejection>, looked_outside| Outcome {
             result,
             records: Vec::new(),
+            contents: Vec::new(),
             first: first.clone(),
             looked_outside,
             bytecode: bytecode.clone(),
@@ -247,6 +255,7 @@ pub fn plugin(
     // Second pass: read and hash, one buffer for the whole plugin.
     let mut hasher = Sha256::new();
     let mut records = Vec::new();
+    let mut contents = Vec::new();
     for (i, (rel, path, node)) in sources.iter().enumerate() {
         let content = match reader.read(path.as_bstr(), node, buf) {
             // Over the operator's blob limit: no digest can be computed, so the plugin is
@@ -275,6 +284,9 @@ pub fn plugin(
         hasher.update(content.len().to_string().as_bytes());
         hasher.update([0x1f]);
         hasher.update(&content);
+        if options.contents {
+            contents.push((rel.clone(), content.to_vec()));
+        }
         if options.records {
             records.push(Record {
                 path: rel.clone(),
@@ -289,6 +301,7 @@ pub fn plugin(
         first,
         looked_outside,
         bytecode,
+        contents,
     })
 }
 

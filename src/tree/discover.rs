@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use gix::bstr::{BStr, BString, ByteSlice};
+use bstr::{BStr, BString, ByteSlice};
 use globset::GlobSet;
 
 use crate::error::{Error, Result};
+use crate::tree::ExpansionMemo;
 use crate::tree::Tree;
-use crate::tree::git::reader::{ExpansionMemo, Reader};
 use crate::tree::{
     Kind, MAX_PATH_BYTES, MAX_TREE_ENTRIES, Node, join_bytes, portable_name, shown,
     too_many_entries,
@@ -99,7 +99,7 @@ fn is_match(matcher: &GlobSet, path: &[u8]) -> bool {
 /// holds a control character) is kept with `bad_name`, under an escaped id, never
 /// merged with its lossy twin. Distinct directories whose ids read alike (a real
 /// backslash name beside an escaped one) are all kept, each naming the others.
-pub fn plugins(reader: &mut Reader<'_>, globs: &[String], lock: &str) -> Result<Vec<Plugin>> {
+pub fn plugins(reader: &mut impl Tree, globs: &[String], lock: &str) -> Result<Vec<Plugin>> {
     let lock_dir = lock_dir(lock);
     // Keyed by exact path: one directory matched by two globs is one plugin.
     let mut found: BTreeMap<BString, (Node, bool)> = BTreeMap::new();

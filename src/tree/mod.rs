@@ -4,7 +4,6 @@
 //! this trait only, so they do not know (or build with) gix.
 
 pub mod blob;
-#[cfg(feature = "cli")]
 pub mod discover;
 pub mod fs;
 #[cfg(feature = "cli")]
@@ -111,7 +110,28 @@ pub trait Tree {
     /// into `buf` (reused across calls: one buffer per thread). Over
     /// [`blob::max_blob_size`] is [`Error::BlobTooLarge`].
     fn read<'b>(&mut self, path: &BStr, node: &Node, buf: &'b mut Vec<u8>) -> Result<Blob<'b>>;
+
+    /// How many entries the directory `node` expands to within `levels` levels (every
+    /// file and directory below it, a shared subtree counted each time it is named;
+    /// `usize::MAX` for all), counting stops past `limit`. Only a tree whose directories
+    /// have ids can repeat a subtree: one that lists real entries (the index, the work
+    /// tree, a directory on disk) costs what it holds, and says 0.
+    fn expanded_entries(
+        &mut self,
+        _node: &Node,
+        _levels: usize,
+        _limit: u64,
+        _memo: &mut ExpansionMemo,
+    ) -> Result<u64> {
+        Ok(0)
+    }
 }
+
+/// Counts already made by [`Tree::expanded_entries`], by directory id and levels.
+// Only a tree with directory ids (the git reader, a cli source) fills it.
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
+#[derive(Default)]
+pub struct ExpansionMemo(pub(crate) std::collections::HashMap<(Id, usize), u64>);
 
 /// The longest path (in bytes, relative to the directory walked) that [`Tree::walk`]
 /// follows: PATH_MAX on Linux, so no loader could open a longer one; it also bounds how

@@ -227,19 +227,23 @@ fn arrows_point_down() {
 fn the_runtime_core_imports_only_the_core() {
     // What builds without the `cli` feature (no gix, clap, octocrab, tokio): these
     // layers with everything below them, and the tree and checks roots on their own
-    // (`tree::git`, `tree::discover` and the checks but `findings` need the cli).
+    // (`tree::git` and the checks but `findings` need the cli).
     let layers = [
         "error",
         "escape",
         "atomic",
+        "parallel",
+        "runtime",
         "tree::blob",
         "tree::fs",
+        "tree::discover",
         "digest",
         "lock",
         "config",
         "manifest",
         "yaml",
         "checks::findings",
+        "checks::contract",
     ];
     let roots = ["tree", "checks"];
     let is_core = |m: &str| {

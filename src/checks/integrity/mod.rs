@@ -2,14 +2,15 @@
 //! with it (the findings). `verify`, `list` and `update` are views of this.
 pub mod rules;
 
-use gix::bstr::{BStr, ByteSlice};
+use gix::bstr::BStr;
 
 use crate::cache::Cache;
 use crate::checks::computed::{Computed, ManifestState};
+use crate::checks::contract;
 use crate::checks::findings::Levels;
 use crate::config::{self, Config};
 use crate::digest;
-use crate::digest::rejection::{Rejection, RejectionKind};
+use crate::digest::rejection::Rejection;
 use crate::error::{Error, Result};
 use crate::lock::{self, Lock};
 use crate::manifest::{self, ManifestProblem};
@@ -246,36 +247,17 @@ fn compute(
         policy: config.symlinks,
         records: false,
         read_only: options.read_only,
+        contents: false,
     };
-    let refuse = |message: String| Computed {
-        digest: Err(Rejection {
-            kind: RejectionKind::UnsupportedPath,
-            path: plugin.dir.clone(),
-            message,
-        }),
-        manifest: ManifestState::NotRequired,
-        manifest_path: None,
-        first_file: None,
-        cacheable: false,
-        bytecode: digest::Bytecode::default(),
-    };
-    if !plugin.same_id.is_empty() {
-        // Which of them a lock entry means cannot be told: neither is checked against it.
-        let this = match plugin.raw_dir.to_str() {
-            Ok(_) => format!("`{}`", plugin.dir),
-            Err(_) => format!("`{}` (not UTF-8, shown escaped)", plugin.dir),
-        };
-        return Ok(refuse(format!(
-            "plugin directories {this} and {} both have the id `{}`; rename one of them",
-            plugin.same_id.join(", "),
-            plugin.id
-        )));
-    }
-    if plugin.bad_name {
-        return Ok(refuse(format!(
-            "plugin directory `{}` has a path component that is not UTF-8 or contains a control character; such a name cannot be a lock key",
-            plugin.dir
-        )));
+    if let Some(rejection) = contract::name_rejection(plugin) {
+        return Ok(Computed {
+            digest: Err(rejection),
+            manifest: ManifestState::NotRequired,
+            manifest_path: None,
+            first_file: None,
+            cacheable: false,
+            bytecode: digest::Bytecode::default(),
+        });
     }
     let outcome = digest::plugin(
         reader,

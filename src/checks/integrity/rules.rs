@@ -2,45 +2,17 @@
 //! manifests, with the fix for each.
 
 use crate::checks::computed::ManifestState;
+use crate::checks::contract;
 use crate::checks::findings::{Finding, Kind};
 use crate::checks::integrity::{CONFIG_FILE, Inventory, LockState, PluginState, Settings, Status};
-use crate::digest::rejection::RejectionKind;
 use crate::tree::join;
-
-fn rejection_kind(kind: RejectionKind) -> Kind {
-    match kind {
-        RejectionKind::SymlinkEscape => Kind::SymlinkEscape,
-        RejectionKind::SymlinkLoop => Kind::SymlinkLoop,
-        RejectionKind::DanglingSymlink => Kind::DanglingSymlink,
-        RejectionKind::UnsupportedEntry => Kind::UnsupportedEntry,
-        RejectionKind::UnsupportedPath => Kind::UnsupportedPath,
-    }
-}
-
-fn rejection_help(kind: RejectionKind) -> &'static str {
-    match kind {
-        RejectionKind::SymlinkEscape => {
-            "point the link at a file inside the plugin, or commit the file itself"
-        }
-        RejectionKind::SymlinkLoop => "break the cycle of links",
-        RejectionKind::DanglingSymlink => {
-            "commit the file the link points to, or remove the link (or set `symlinks: as-link`)"
-        }
-        RejectionKind::UnsupportedEntry => {
-            "commit the files themselves: a plugin is a directory of regular files and links to files"
-        }
-        RejectionKind::UnsupportedPath => {
-            "rename the entry: names must be UTF-8 without control characters"
-        }
-    }
-}
 
 /// The findings of the integrity contract and the manifests, before severity overrides.
 /// `fallback` is the location for a finding with no file of its own (see DESIGN.md).
 pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Finding> {
     let lock_path = inv.lock_path.as_str();
     let lock_exists = !matches!(inv.lock, LockState::Missing);
-    let update = format!("run `plugin-lock update`, review the change and commit {lock_path}");
+    let update = contract::update_hint(lock_path);
     let mut out = Vec::new();
     match &inv.lock {
         LockState::Missing => {
@@ -97,16 +69,7 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
         if let Some(r) = &p.rejection {
             // The finding's own `path` is the offending entry (DESIGN.md's `path` field);
             // no extra `path` field, which would repeat the key in the JSON object.
-            out.push(
-                Finding::new(
-                    rejection_kind(r.kind),
-                    r.path.clone(),
-                    1,
-                    format!("plugin `{}` is rejected: {}", p.id, r.message),
-                )
-                .plugin(&p.id)
-                .help(rejection_help(r.kind)),
-            );
+            out.push(contract::rejected(&p.id, r));
         }
         if p.bytecode.count > 0 {
             out.push(bytecode_finding(p));
@@ -135,57 +98,29 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
         }
         let lock_line = p.lock_line.unwrap_or(1);
         match p.status {
-            Status::Unlocked if lock_parsed => out.push(
-                Finding::new(
-                    Kind::UnlockedPlugin,
-                    anchor.clone(),
-                    1,
-                    format!("plugin `{}` has no entry in {lock_path}", p.id),
-                )
-                .plugin(&p.id)
-                .help(format!("if the plugin is meant to be there, {update}")),
-            ),
-            Status::Rejected if lock_parsed && p.locked.is_none() => out.push(
-                Finding::new(
-                    Kind::UnlockedPlugin,
-                    anchor.clone(),
-                    1,
-                    format!("plugin `{}` has no entry in {lock_path}", p.id),
-                )
-                .plugin(&p.id)
-                .help(format!("fix the rejection above, then {update}")),
-            ),
-            Status::Mismatch => {
-                let expected = p.locked.clone().unwrap_or_default();
-                let actual = p.digest.clone().unwrap_or_default();
-                out.push(
-                    Finding::new(
-                        Kind::IntegrityMismatch,
-                        lock_path,
-                        lock_line,
-                        format!("plugin `{}` does not match its lock entry", p.id),
-                    )
-                    .plugin(&p.id)
-                    .note("expected", expected.clone())
-                    .note("actual", actual.clone())
-                    .field("expected", expected)
-                    .field("actual", actual)
-                    .help(format!(
-                        "if the change to {} is intended, {update}; otherwise restore its files",
-                        p.dir
-                    )),
-                );
-            }
-            Status::MissingDirectory => out.push(
-                Finding::new(
-                    Kind::MissingPluginDirectory,
-                    lock_path,
-                    lock_line,
-                    format!("lock entry `{}` has no plugin directory `{}`", p.id, p.dir),
-                )
-                .plugin(&p.id)
-                .help(format!("restore `{}`, or drop the entry: {update}", p.dir)),
-            ),
+            Status::Unlocked if lock_parsed => out.push(contract::unlocked(
+                &p.id,
+                &anchor,
+                lock_path,
+                format!("if the plugin is meant to be there, {update}"),
+            )),
+            Status::Rejected if lock_parsed && p.locked.is_none() => out.push(contract::unlocked(
+                &p.id,
+                &anchor,
+                lock_path,
+                format!("fix the rejection above, then {update}"),
+            )),
+            Status::Mismatch => out.push(contract::mismatch(
+                &p.id,
+                &p.dir,
+                lock_path,
+                lock_line,
+                p.locked.as_deref().unwrap_or_default(),
+                p.digest.as_deref().unwrap_or_default(),
+            )),
+            Status::MissingDirectory => out.push(contract::missing_directory(
+                &p.id, &p.dir, lock_path, lock_line,
+            )),
             _ => {}
         }
     }

@@ -14,8 +14,9 @@ use std::collections::{BTreeMap, HashSet};
 use crate::cache::Cache;
 use crate::checks::ownership::codeowners::CodeOwners;
 use crate::error::Result;
+use crate::tree::ExpansionMemo;
 use crate::tree::Tree;
-use crate::tree::git::reader::{ExpansionMemo, Reader};
+use crate::tree::git::reader::Reader;
 use crate::tree::{Kind, MAX_TREE_ENTRIES, MAX_WALK_ENTRIES, Node, join, shown, too_many_entries};
 
 /// A plain subtree is cached only from this many files on: smaller ones cost less to

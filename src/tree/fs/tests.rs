@@ -36,6 +36,7 @@ fn options(policy: SymlinkPolicy) -> Options {
         policy,
         records: false,
         read_only: false,
+        contents: false,
     }
 }
 

@@ -1,7 +1,8 @@
 //! Running a job over many items on every core, each thread with its own gix handle,
 //! [`Reader`] and blob buffer, under one memory budget for the delta-base caches.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::parallel;
 use crate::tree::git::Snapshot;
 use crate::tree::git::reader::Reader;
 
@@ -45,61 +46,17 @@ impl Snapshot {
         R: Send,
         F: Fn(&mut Reader<'_>, &T, &mut Vec<u8>) -> Result<R> + Sync,
     {
-        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-        // PLUGIN_LOCK_THREADS pins the worker count (benchmarks compare 1 and 2).
-        let threads = std::env::var("PLUGIN_LOCK_THREADS")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .filter(|n| *n > 0)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .min(items.len())
-            .max(1);
-        let next = AtomicUsize::new(0);
-        let failed = AtomicBool::new(false);
-        let work = || -> Result<Vec<(usize, R)>> {
+        let threads = parallel::threads(items.len());
+        parallel::map(items.len(), threads, |queue| {
             let mut repo = self.local_repo();
             bound_delta_cache(&mut repo, threads);
             let mut reader = self.reader(&repo);
             let mut buf = Vec::new();
             let mut done = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= items.len() || failed.load(Ordering::Relaxed) {
-                    return Ok(done);
-                }
-                match job(&mut reader, &items[i], &mut buf) {
-                    Ok(r) => done.push((i, r)),
-                    Err(e) => {
-                        failed.store(true, Ordering::Relaxed);
-                        return Err(e);
-                    }
-                }
+            while let Some(i) = queue.next() {
+                done.push((i, job(&mut reader, &items[i], &mut buf)?));
             }
-        };
-        let parts: Vec<Result<Vec<(usize, R)>>> = if threads == 1 {
-            vec![work()]
-        } else {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(Error::Internal("a worker thread panicked".into()))
-                        })
-                    })
-                    .collect()
-            })
-        };
-        let mut slots: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
-        for part in parts {
-            for (i, r) in part? {
-                slots[i] = Some(r);
-            }
-        }
-        slots
-            .into_iter()
-            .map(|r| r.ok_or_else(|| Error::Internal("a work item was not done".into())))
-            .collect()
+            Ok(done)
+        })
     }
 }

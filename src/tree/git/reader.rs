@@ -14,7 +14,9 @@ use crate::tree::blob::{
     Blob, Capped, max_blob_size, open_regular, read_capped, too_large, turn_for,
 };
 use crate::tree::git::{Snapshot, TreeData};
-use crate::tree::{Cut, FileRead, Id, Kind, MAX_PATH_BYTES, MAX_WALK_ENTRIES, Node, Tree, join};
+use crate::tree::{
+    Cut, ExpansionMemo, FileRead, Id, Kind, MAX_PATH_BYTES, MAX_WALK_ENTRIES, Node, Tree, join,
+};
 
 impl Snapshot {
     pub fn reader<'a>(&'a self, repo: &'a gix::Repository) -> Reader<'a> {
@@ -34,10 +36,6 @@ fn kind_of(mode: gix::objs::tree::EntryMode) -> Kind {
         EntryKind::Commit => Kind::Submodule,
     }
 }
-
-/// Counts already made by [`Reader::expanded_entries`], by tree id and levels.
-#[derive(Default)]
-pub struct ExpansionMemo(HashMap<(ObjectId, usize), u64>);
 
 impl From<&gix::oid> for Id {
     fn from(oid: &gix::oid) -> Id {
@@ -285,6 +283,18 @@ impl Tree for Reader<'_> {
     fn read<'b>(&mut self, path: &BStr, node: &Node, buf: &'b mut Vec<u8>) -> Result<Blob<'b>> {
         self.read_within(path, node, buf, max_blob_size())
     }
+
+    /// Each distinct git tree is read once per level (`memo`, shared across calls), so
+    /// the cost is the repository's distinct trees, not the expansion.
+    fn expanded_entries(
+        &mut self,
+        node: &Node,
+        levels: usize,
+        limit: u64,
+        memo: &mut ExpansionMemo,
+    ) -> Result<u64> {
+        self.count_expanded(node, levels, limit, memo)
+    }
 }
 
 impl<'a> Reader<'a> {
@@ -294,7 +304,7 @@ impl<'a> Reader<'a> {
     /// per level (`memo`, by id and levels, shared across calls), so the cost is the
     /// repository's distinct trees, not the expansion. Without tree ids (the index and the
     /// work tree list real entries) it is 0.
-    pub fn expanded_entries(
+    fn count_expanded(
         &mut self,
         node: &Node,
         levels: usize,
@@ -310,7 +320,7 @@ impl<'a> Reader<'a> {
         if levels == 0 {
             return Ok(0);
         }
-        if let Some(&n) = memo.get(&(root, levels)) {
+        if let Some(&n) = memo.get(&(Id::from(root), levels)) {
             return Ok(n);
         }
         // Post-order without recursion (a tree can nest 100,000 deep): a frame per tree
@@ -341,7 +351,7 @@ impl<'a> Reader<'a> {
                             below
                         },
                     );
-                    match memo.get(&key) {
+                    match memo.get(&(Id::from(key.0), key.1)) {
                         Some(&n) => top.count = top.count.saturating_add(n),
                         None => {
                             let tree = self.tree_entries(child)?;
@@ -361,7 +371,7 @@ impl<'a> Reader<'a> {
                 continue;
             }
             let (key, count) = (top.key, top.count);
-            memo.insert(key, count);
+            memo.insert((Id::from(key.0), key.1), count);
             stack.pop();
             match stack.last_mut() {
                 Some(parent) => {
