@@ -163,10 +163,12 @@ fn setup(root: &Path, options: &Options) -> Result<Setup> {
         Some(path) => (path.clone(), path.to_string_lossy().into_owned()),
         None => (root.join(&config.lock), config.lock.clone()),
     };
-    let bytes = read_capped(&lock_file, lock::MAX_LOCK_BYTES)?.ok_or_else(|| {
-        Error::Usage(format!(
-            "the lock `{lock_path}` does not exist; nothing can be verified without it"
-        ))
+    let bytes = read_capped(&lock_file, lock::MAX_LOCK_BYTES)?.ok_or_else(|| Error::Io {
+        path: lock_file.clone(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the lock does not exist; nothing can be verified without it",
+        ),
     })?;
     let lock = lock::parser::parse(&bytes).map_err(|e| Error::Config {
         file: lock_path.clone(),

@@ -219,7 +219,7 @@ fn no_lock_or_a_broken_one_is_an_error_naming_the_file() {
     let err = verify(dir.path(), &Options::default()).unwrap_err();
     assert!(
         err.to_string()
-            .contains("`plugins/PLUGINS.lock` does not exist"),
+            .ends_with("PLUGINS.lock: the lock does not exist; nothing can be verified without it"),
         "{err}"
     );
     write(
