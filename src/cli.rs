@@ -176,6 +176,9 @@ pub enum Command {
         /// `A B`, or `A..B`.
         #[arg(required = true, num_args = 1..=2, value_name = "REV")]
         revs: Vec<String>,
+        /// Exit 4 when a plugin changed while its lock entry did not (`lock not updated`).
+        #[arg(long)]
+        check: bool,
     },
     /// Git hooks: the pre-push check, and installing it.
     Hook {

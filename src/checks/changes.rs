@@ -241,6 +241,16 @@ pub struct PluginDiff {
     pub files: Vec<Change>,
     pub locked_from: Option<String>,
     pub locked_to: Option<String>,
+    /// Whether the lock entry differs between the two sides.
+    pub lock_changed: bool,
+}
+
+impl PluginDiff {
+    /// The plugin's files changed (or it came or went) while its lock entry did not:
+    /// the lock was not updated with it.
+    pub fn lock_stale(&self) -> bool {
+        self.change != Class::Unchanged && !self.lock_changed
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -323,12 +333,15 @@ pub fn diff(a: (&Snapshot, &Settings), b: (&Snapshot, &Settings)) -> Result<Diff
                 }
             },
         };
+        let locked_from = from.locked.get(id).cloned();
+        let locked_to = to.locked.get(id).cloned();
         plugins.push(PluginDiff {
             id: id.clone(),
             change,
             files,
-            locked_from: from.locked.get(id).cloned(),
-            locked_to: to.locked.get(id).cloned(),
+            lock_changed: locked_from != locked_to,
+            locked_from,
+            locked_to,
         });
     }
     Ok(Diff {

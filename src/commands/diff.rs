@@ -8,7 +8,8 @@ use crate::report::{human, json};
 use crate::tree::git::{self, Selector, Snapshot};
 
 /// `diff A B` (or `A..B`): every plugin's class of change.
-pub fn run(ctx: &mut Ctx<'_>, revs: &[String]) -> Result<u8> {
+/// With `check`, exit 4 when any plugin's lock entry was not updated with its files.
+pub fn run(ctx: &mut Ctx<'_>, revs: &[String], check: bool) -> Result<u8> {
     let (a, b) = match revs {
         [one] => one
             .split_once("..")
@@ -39,5 +40,8 @@ pub fn run(ctx: &mut Ctx<'_>, revs: &[String]) -> Result<u8> {
         Plain::Human => human::diff(ctx.out, &d, ctx.cli.verbose),
     }
     .map_err(io_out)?;
+    if check && d.plugins.iter().any(|p| p.lock_stale()) {
+        return Ok(exit::CHECK_FAILED);
+    }
     Ok(exit::OK)
 }

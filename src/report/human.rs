@@ -221,6 +221,7 @@ pub fn diff(
             continue;
         }
         let lock = match (&p.locked_from, &p.locked_to) {
+            _ if p.lock_stale() => "  lock not updated".to_owned(),
             (a, b) if a == b => String::new(),
             (a, b) => format!(
                 "  lock {} -> {}",

@@ -781,3 +781,37 @@ fn release_tags_annotated_and_lightweight_are_verified_at_their_commits() {
         }
     }
 }
+
+#[test]
+fn diff_flags_a_plugin_changed_without_its_lock_entry_and_check_fails_on_it() {
+    let (repo, a) = skills_repo();
+    repo.write("plugins/alpha/main.py", "print('edited, lock forgotten')\n");
+    let b = repo.commit("edit alpha, not the lock");
+
+    let doc = diff_json(&repo, &[&a, &b]);
+    let alpha = entry(&doc, "alpha");
+    assert_eq!(alpha["change"], "cold", "{doc:#}");
+    assert_eq!(alpha["lock_changed"], false, "{doc:#}");
+    assert_eq!(alpha["locked_from"], alpha["locked_to"]);
+    assert_eq!(entry(&doc, "beta")["lock_changed"], false);
+
+    let text = stdout(&repo.run(&["diff", &a, &b]));
+    let line = text
+        .lines()
+        .find(|l| l.contains("alpha"))
+        .unwrap_or_else(|| panic!("no alpha line:\n{text}"));
+    assert!(line.ends_with("lock not updated"), "{text}");
+
+    let out = repo.run(&["diff", "--check", &a, &b]);
+    assert_eq!(code(&out), 4, "{}", stdout(&out));
+    assert!(stdout(&out).contains("lock not updated"));
+
+    // With the lock updated in the same change, nothing is flagged.
+    repo.update_lock();
+    let c = repo.commit("lock");
+    let doc = diff_json(&repo, &[&a, &c]);
+    assert_eq!(entry(&doc, "alpha")["lock_changed"], true, "{doc:#}");
+    let out = repo.run(&["diff", "--check", &a, &c]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(!stdout(&out).contains("lock not updated"));
+}
