@@ -102,6 +102,9 @@ kinds! {
     LockMalformed => "lock_malformed", Error, contract: true,
         "The lock is not a flat JSON object of plugin id to 64 lowercase hex digits."
         "Fix the JSON, or rewrite the lock from the plugins with `plugin-lock update`, and commit it.";
+    LockConflict => "lock_conflict", Error, contract: true,
+        "The lock holds merge-conflict markers (`<<<<<<<`, `=======`, `>>>>>>>`)."
+        "Resolve with `plugin-lock update`: it rewrites the lock from the merged plugins and reports each entry against both sides; review and commit it.";
     LockMissing => "lock_missing", Error, contract: true,
         "Plugins exist but the lock does not."
         "Run `plugin-lock update` to create the lock, review it and commit it.";

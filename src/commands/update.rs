@@ -22,6 +22,48 @@ struct Change<'a> {
     to: Option<&'a str>,
 }
 
+/// How `update` resolved one entry of a conflicted lock, against both sides.
+#[derive(serde::Serialize)]
+struct Resolution<'a> {
+    id: &'a str,
+    /// `kept from ours`, `taken from theirs`, `recomputed`, `added`, `removed`.
+    resolution: &'static str,
+    ours: Option<&'a str>,
+    theirs: Option<&'a str>,
+    digest: Option<&'a str>,
+}
+
+/// Every entry that either side or the new lock holds, unless all three agree.
+fn resolutions<'a>(
+    ours: &'a BTreeMap<String, String>,
+    theirs: &'a BTreeMap<String, String>,
+    new: &'a BTreeMap<String, String>,
+) -> Vec<Resolution<'a>> {
+    let mut ids: Vec<&String> = ours.keys().chain(theirs.keys()).chain(new.keys()).collect();
+    ids.sort();
+    ids.dedup();
+    let mut out = Vec::new();
+    for id in ids {
+        let (o, t, n) = (ours.get(id), theirs.get(id), new.get(id));
+        let resolution = match n {
+            _ if o == n && t == n => continue,
+            None => "removed",
+            Some(_) if o == n => "kept from ours",
+            Some(_) if t == n => "taken from theirs",
+            Some(_) if o.is_none() && t.is_none() => "added",
+            Some(_) => "recomputed",
+        };
+        out.push(Resolution {
+            id,
+            resolution,
+            ours: o.map(String::as_str),
+            theirs: t.map(String::as_str),
+            digest: n.map(String::as_str),
+        });
+    }
+    out
+}
+
 fn changes<'a>(
     old: &'a BTreeMap<String, String>,
     new: &'a BTreeMap<String, String>,
@@ -138,8 +180,25 @@ pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
         .collect();
     let old = match &inv.lock {
         LockState::Parsed { lock, .. } => lock.to_map(),
+        // Against our side: what this branch had before the merge.
+        LockState::Conflicted(c) => c.ours.as_ref().map(lock::Lock::to_map).unwrap_or_default(),
         _ => BTreeMap::new(),
     };
+    let (ours, theirs) = match &inv.lock {
+        LockState::Conflicted(c) => (
+            c.ours.as_ref().map(lock::Lock::to_map).unwrap_or_default(),
+            c.theirs
+                .as_ref()
+                .map(lock::Lock::to_map)
+                .unwrap_or_default(),
+        ),
+        _ => (BTreeMap::new(), BTreeMap::new()),
+    };
+    let conflict_line = match &inv.lock {
+        LockState::Conflicted(c) => Some(c.line),
+        _ => None,
+    };
+    let resolved = resolutions(&ours, &theirs, &new);
     let malformed = match &inv.lock {
         LockState::Malformed {
             line,
@@ -150,7 +209,10 @@ pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
     };
     let diff = changes(&old, &new);
     let rendered = lock::render(&new);
-    let stale = !diff.is_empty() || malformed.is_some() || matches!(inv.lock, LockState::Missing);
+    let stale = !diff.is_empty()
+        || malformed.is_some()
+        || conflict_line.is_some()
+        || matches!(inv.lock, LockState::Missing);
 
     let mut written = false;
     if let Some(path) = target {
@@ -196,6 +258,13 @@ pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
                     refused: bool,
                     replaced_malformed: Option<&'a str>,
                     changes: &'a [Change<'a>],
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    resolved_conflict: Option<Conflict<'a>>,
+                }
+                #[derive(serde::Serialize)]
+                struct Conflict<'a> {
+                    line: u32,
+                    entries: &'a [Resolution<'a>],
                 }
                 json::write(
                     ctx.out,
@@ -206,6 +275,10 @@ pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
                         refused: false,
                         replaced_malformed: malformed.as_deref(),
                         changes: &diff,
+                        resolved_conflict: conflict_line.map(|line| Conflict {
+                            line,
+                            entries: &resolved,
+                        }),
                     },
                 )
                 .map_err(io_out)?;
@@ -225,6 +298,47 @@ pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
                     .map_err(io_out)?;
                 }
                 let shown_lock = escape::shown(&lock_path);
+                if let Some(line) = conflict_line {
+                    let verb = if check_only {
+                        "would resolve"
+                    } else {
+                        "resolved"
+                    };
+                    writeln!(
+                        ctx.out,
+                        "update: {verb} the merge conflict in {shown_lock} (markers from line {line}), each entry against both sides:"
+                    )
+                    .map_err(io_out)?;
+                    let short = |d: Option<&str>| {
+                        d.map_or("-".to_owned(), |d| d.chars().take(12).collect())
+                    };
+                    let width = resolved
+                        .iter()
+                        .map(|r| escape::shown(r.id).chars().count())
+                        .max()
+                        .unwrap_or(0);
+                    for r in resolved.iter().filter(|_| !ctx.cli.quiet) {
+                        writeln!(
+                            ctx.out,
+                            "  {:<17}  {:<width$}  ours {}  theirs {}  now {}",
+                            r.resolution,
+                            escape::shown(r.id),
+                            short(r.ours),
+                            short(r.theirs),
+                            short(r.digest)
+                        )
+                        .map_err(io_out)?;
+                    }
+                    if resolved.is_empty() {
+                        writeln!(ctx.out, "  (both sides agree on every entry)").map_err(io_out)?;
+                    }
+                    writeln!(
+                        ctx.out,
+                        "update: against our side ({} before the merge):",
+                        shown_lock
+                    )
+                    .map_err(io_out)?;
+                }
                 for c in diff.iter().filter(|_| !ctx.cli.quiet) {
                     let id = escape::shown(c.id);
                     let line = match c.change {

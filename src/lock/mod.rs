@@ -13,6 +13,7 @@
 //! hostile, deeply nested input is rejected at its first `[` or `{`, with no
 //! recursion at all.
 
+pub mod conflict;
 pub mod parser;
 
 use std::collections::{BTreeMap, HashMap};

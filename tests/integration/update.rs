@@ -394,3 +394,106 @@ fn a_rejected_plugin_blocks_the_update() {
     assert_eq!(doc["findings"][0]["kind"], "symlink_escape");
     assert_eq!(repo.read(LOCK), before);
 }
+
+/// main and topic both change alpha (different files) and the lock; topic also adds
+/// gamma, main changes beta: merging leaves the lock with conflict markers only.
+fn conflicted_merge() -> Repo {
+    let repo = two_plugins();
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    repo.write("plugins/alpha/topic.txt", "from topic\n")
+        .write("plugins/gamma/plugin.yaml", "name: gamma\nversion: 0.1.0\n");
+    repo.update_lock();
+    repo.commit("topic: alpha and gamma");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("plugins/alpha/main.txt", "from main\n")
+        .write("plugins/beta/notes.txt", "beta notes, edited on main\n");
+    repo.update_lock();
+    repo.commit("main: alpha and beta");
+    let merge = git_env(repo.path(), &["merge", "-q", "--no-edit", "topic"], &[]);
+    assert!(!merge.status.success(), "the lock should conflict");
+    let status = repo.git(&["status", "--porcelain"]);
+    assert!(status.contains("UU plugins/PLUGINS.lock"), "{status}");
+    repo
+}
+
+#[test]
+fn a_conflicted_lock_is_lock_conflict_at_its_first_marker() {
+    let repo = conflicted_merge();
+    let text = String::from_utf8(repo.read("plugins/PLUGINS.lock")).unwrap();
+    let marker = text
+        .lines()
+        .position(|l| l.starts_with("<<<<<<<"))
+        .expect("markers")
+        + 1;
+    let (code, doc) = verify_json(repo.path(), &["--worktree"], &[]);
+    assert_eq!(code, 4, "{doc:#}");
+    let conflicts = of_kind(&doc, "lock_conflict");
+    assert_eq!(conflicts.len(), 1, "{doc:#}");
+    assert_eq!(conflicts[0]["path"], "plugins/PLUGINS.lock");
+    assert_eq!(conflicts[0]["line"], marker as u64, "{text}");
+    assert!(
+        conflicts[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("plugin-lock update"),
+        "{doc:#}"
+    );
+    assert!(of_kind(&doc, "lock_malformed").is_empty(), "{doc:#}");
+    assert!(of_kind(&doc, "unlocked_plugin").is_empty(), "{doc:#}");
+}
+
+#[test]
+fn update_resolves_a_conflicted_lock_against_both_sides() {
+    let repo = conflicted_merge();
+    let out = repo.run(&["update", "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = json(&out);
+    let entries = doc["resolved_conflict"]["entries"]
+        .as_array()
+        .expect("entries");
+    let by_id = |id: &str| {
+        entries
+            .iter()
+            .find(|e| e["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}: {doc:#}"))["resolution"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // alpha's files merged from both sides: its digest is neither side's.
+    assert_eq!(by_id("alpha"), "recomputed");
+    assert_eq!(by_id("beta"), "kept from ours");
+    assert_eq!(by_id("gamma"), "taken from theirs");
+    assert_eq!(entries.len(), 3, "{doc:#}");
+    assert_eq!(doc["written"], true);
+
+    // The resolved lock is the merged tree's: the merge commit verifies.
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "--no-edit"]);
+    let (code, doc) = verify_json(repo.path(), &[], &[]);
+    assert_eq!(code, 0, "{doc:#}");
+}
+
+#[test]
+fn update_in_human_output_names_each_resolution() {
+    let repo = conflicted_merge();
+    let out = repo.run(&["update"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("update: resolved the merge conflict in plugins/PLUGINS.lock"),
+        "{text}"
+    );
+    for (resolution, id) in [
+        ("recomputed", "alpha"),
+        ("kept from ours", "beta"),
+        ("taken from theirs", "gamma"),
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(resolution) && l.contains(id)),
+            "{resolution} {id}:\n{text}"
+        );
+    }
+    assert!(!text.contains("malformed"), "{text}");
+}

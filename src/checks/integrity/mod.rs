@@ -109,6 +109,8 @@ pub enum LockState {
         lock: Lock,
         canonical: bool,
     },
+    /// Merge-conflict markers from `line` on; each side as its text restores it.
+    Conflicted(lock::conflict::Conflict),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,18 +204,25 @@ pub fn read_lock(reader: &mut Reader<'_>, path: &str) -> Result<LockState> {
             column: 1,
             message: format!("the lock is a {}, not a regular file", kind.describe()),
         },
-        Some(FileRead::Bytes(bytes)) => match lock::parser::parse(&bytes) {
-            Ok(lock) => LockState::Parsed {
-                canonical: lock::is_canonical(&bytes, &lock),
-                lock,
-            },
-            Err(e) => LockState::Malformed {
-                line: e.line,
-                column: e.column,
-                message: e.message,
-            },
+        Some(FileRead::Bytes(bytes)) => match lock::conflict::find(&bytes) {
+            Some(conflict) => LockState::Conflicted(conflict),
+            None => parsed(&bytes),
         },
     })
+}
+
+fn parsed(bytes: &[u8]) -> LockState {
+    match lock::parser::parse(bytes) {
+        Ok(lock) => LockState::Parsed {
+            canonical: lock::is_canonical(bytes, &lock),
+            lock,
+        },
+        Err(e) => LockState::Malformed {
+            line: e.line,
+            column: e.column,
+            message: e.message,
+        },
+    }
 }
 
 /// The first proper ancestor of `path` that the tree holds as something other than a

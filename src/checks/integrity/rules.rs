@@ -48,6 +48,20 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
                 "fix the file, or rewrite it from the plugins: {update}"
             )),
         ),
+        LockState::Conflicted(conflict) => out.push(
+            Finding::new(
+                Kind::LockConflict,
+                lock_path,
+                conflict.line,
+                format!(
+                    "the lock `{lock_path}` has merge-conflict markers (from line {})",
+                    conflict.line
+                ),
+            )
+            .help(
+                "resolve with `plugin-lock update`: it rewrites the lock from the merged plugins and reports each entry against both sides; review and commit it",
+            ),
+        ),
         LockState::Parsed { canonical, .. } => {
             if !canonical {
                 out.push(
