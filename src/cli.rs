@@ -185,6 +185,22 @@ pub enum Command {
         #[command(subcommand)]
         action: HookAction,
     },
+    /// Git merge driver for the lock: a three-way merge by entry (git runs it as
+    /// `plugin-lock merge-driver %O %A %B %P`); exit 1 when an entry conflicts.
+    MergeDriver {
+        /// The common ancestor's lock (%O).
+        #[arg(value_name = "BASE")]
+        ancestor: std::path::PathBuf,
+        /// Our lock (%A): the merge result is written here.
+        #[arg(value_name = "OURS")]
+        current: std::path::PathBuf,
+        /// Their lock (%B).
+        #[arg(value_name = "THEIRS")]
+        other: std::path::PathBuf,
+        /// The lock's path in the repository (%P), for messages.
+        #[arg(value_name = "PATH")]
+        lock_path: Option<String>,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]

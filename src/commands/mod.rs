@@ -8,6 +8,7 @@ pub mod diff;
 pub mod digest;
 pub mod hook;
 pub mod list;
+pub mod merge_driver;
 pub mod owners;
 pub mod update;
 pub mod verify;
@@ -164,6 +165,12 @@ pub fn execute(cli: &Cli, streams: Streams) -> u8 {
 pub fn run(ctx: &mut Ctx<'_>) -> Result<u8> {
     match &ctx.cli.command {
         Command::Completions { shell } => completions::run(ctx, *shell),
+        Command::MergeDriver {
+            ancestor,
+            current,
+            other,
+            lock_path,
+        } => merge_driver::run(ctx, ancestor, current, other, lock_path.as_deref()),
         Command::Verify {
             report,
             bench_read_only,

@@ -14,6 +14,7 @@
 //! recursion at all.
 
 pub mod conflict;
+pub mod merge;
 pub mod parser;
 
 use std::collections::{BTreeMap, HashMap};

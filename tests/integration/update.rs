@@ -497,3 +497,124 @@ fn update_in_human_output_names_each_resolution() {
     }
     assert!(!text.contains("malformed"), "{text}");
 }
+
+/// The merge driver set up as the README says: the attribute and the driver command.
+fn with_merge_driver(repo: &Repo) {
+    repo.write(".gitattributes", "plugins/PLUGINS.lock merge=plugin-lock\n");
+    repo.commit("merge driver for the lock");
+    repo.git(&[
+        "config",
+        "merge.plugin-lock.driver",
+        &format!("'{BIN}' merge-driver %O %A %B %P"),
+    ]);
+}
+
+#[test]
+fn the_merge_driver_merges_locks_of_branches_that_changed_different_plugins() {
+    let repo = two_plugins();
+    with_merge_driver(&repo);
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    repo.write("plugins/alpha/src/main.py", "print('topic')\n")
+        .write("plugins/gamma/plugin.yaml", "name: gamma\nversion: 0.1.0\n");
+    repo.update_lock();
+    repo.commit("topic: alpha, gamma");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("plugins/beta/notes.txt", "beta notes, edited on main\n");
+    repo.update_lock();
+    repo.commit("main: beta");
+    let merge = git_env(repo.path(), &["merge", "-q", "--no-edit", "topic"], &[]);
+    assert!(
+        merge.status.success(),
+        "{}",
+        String::from_utf8_lossy(&merge.stderr)
+    );
+    let (code, doc) = verify_json(repo.path(), &[], &[]);
+    assert_eq!(code, 0, "the merge commit verifies: {doc:#}");
+    assert_eq!(
+        repo.run(&["update", "--check"]).status.code(),
+        Some(0),
+        "the merged lock is the one update writes"
+    );
+}
+
+#[test]
+fn the_merge_driver_marks_only_the_entry_both_sides_changed() {
+    let repo = two_plugins();
+    with_merge_driver(&repo);
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    repo.write("plugins/alpha/topic.txt", "topic\n")
+        .write("plugins/gamma/plugin.yaml", "name: gamma\nversion: 0.1.0\n");
+    repo.update_lock();
+    repo.commit("topic: alpha, gamma");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("plugins/alpha/main.txt", "main\n");
+    repo.update_lock();
+    repo.commit("main: alpha");
+    let merge = git_env(repo.path(), &["merge", "-q", "--no-edit", "topic"], &[]);
+    assert!(!merge.status.success());
+    let text = String::from_utf8(repo.read("plugins/PLUGINS.lock")).unwrap();
+    assert_eq!(text.matches("<<<<<<<").count(), 1, "{text}");
+    let hunk: String = text
+        .lines()
+        .skip_while(|l| !l.starts_with("<<<<<<<"))
+        .take_while(|l| !l.starts_with(">>>>>>>"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        hunk.contains("\"alpha\"") && !hunk.contains("\"gamma\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"gamma\""),
+        "gamma taken from theirs: {text}"
+    );
+    let marker = text.lines().position(|l| l.starts_with("<<<<<<<")).unwrap() + 1;
+    let (code, doc) = verify_json(repo.path(), &["--worktree"], &[]);
+    assert_eq!(code, 4);
+    assert_eq!(
+        of_kind(&doc, "lock_conflict")[0]["line"],
+        marker as u64,
+        "{doc:#}"
+    );
+
+    // update resolves it; the merge commit then verifies.
+    let out = repo.run(&["update", "--format", "json"]);
+    assert_eq!(code_of(&out), 0, "{}", stderr(&out));
+    let entries = json(&out)["resolved_conflict"]["entries"].clone();
+    assert_eq!(entries[0]["id"], "alpha");
+    assert_eq!(entries[0]["resolution"], "recomputed");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "--no-edit"]);
+    assert_eq!(verify_json(repo.path(), &[], &[]).0, 0);
+}
+
+#[test]
+fn the_merge_driver_refuses_a_side_that_is_not_a_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let (base, ours, theirs) = (p("O", "{}\n"), p("A", "{}\n"), p("B", "[1]\n"));
+    let out = run_in(
+        dir.path(),
+        &[
+            "merge-driver",
+            &base,
+            &ours,
+            &theirs,
+            "plugins/PLUGINS.lock",
+        ],
+    );
+    assert_eq!(code_of(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("their lock"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("A")).unwrap(),
+        "{}\n"
+    );
+}
+
+fn code_of(out: &std::process::Output) -> i32 {
+    code(out)
+}
