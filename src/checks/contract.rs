@@ -52,8 +52,10 @@ pub fn rejected(id: &str, r: &Rejection) -> Finding {
     .help(rejection_help(r.kind))
 }
 
-/// Plugin `id` has no lock entry; `help` says what to do in the case at hand.
-pub fn unlocked(id: &str, at: &str, lock_path: &str, help: String) -> Finding {
+/// Plugin `id` has no lock entry; `rejected`: it has no digest either (the rejection
+/// is reported beside it), so the fix starts there.
+pub fn unlocked(id: &str, at: &str, lock_path: &str, rejected: bool) -> Finding {
+    let update = update_hint(lock_path);
     Finding::new(
         Kind::UnlockedPlugin,
         at,
@@ -61,7 +63,11 @@ pub fn unlocked(id: &str, at: &str, lock_path: &str, help: String) -> Finding {
         format!("plugin `{id}` has no entry in {lock_path}"),
     )
     .plugin(id)
-    .help(help)
+    .help(if rejected {
+        format!("fix the rejection above, then {update}")
+    } else {
+        format!("if the plugin is meant to be there, {update}")
+    })
 }
 
 /// Plugin `id` (directory `dir`) does not match its lock entry at `lock_path:lock_line`.

@@ -178,27 +178,24 @@ pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool) -> Result<u8> {
         .iter()
         .filter_map(|p| p.digest.as_ref().map(|d| (p.id.clone(), d.clone())))
         .collect();
-    let old = match &inv.lock {
-        LockState::Parsed { lock, .. } => lock.to_map(),
-        // Against our side: what this branch had before the merge.
-        LockState::Conflicted(c) => c.ours.as_ref().map(lock::Lock::to_map).unwrap_or_default(),
-        _ => BTreeMap::new(),
-    };
-    let (ours, theirs) = match &inv.lock {
-        LockState::Conflicted(c) => (
-            c.ours.as_ref().map(lock::Lock::to_map).unwrap_or_default(),
-            c.theirs
-                .as_ref()
-                .map(lock::Lock::to_map)
-                .unwrap_or_default(),
-        ),
-        _ => (BTreeMap::new(), BTreeMap::new()),
-    };
-    let conflict_line = match &inv.lock {
-        LockState::Conflicted(c) => Some(c.line),
+    // A conflicted lock: its line, and our side and theirs as the markers restore them.
+    let to_map =
+        |side: &Option<lock::Lock>| side.as_ref().map(lock::Lock::to_map).unwrap_or_default();
+    let sides = match &inv.lock {
+        LockState::Conflicted(c) => Some((c.line, to_map(&c.ours), to_map(&c.theirs))),
         _ => None,
     };
-    let resolved = resolutions(&ours, &theirs, &new);
+    let old = match (&inv.lock, &sides) {
+        (LockState::Parsed { lock, .. }, _) => lock.to_map(),
+        // Against our side: what this branch had before the merge.
+        (_, Some((_, ours, _))) => ours.clone(),
+        _ => BTreeMap::new(),
+    };
+    let conflict_line = sides.as_ref().map(|(line, ..)| *line);
+    let resolved = sides
+        .as_ref()
+        .map(|(_, ours, theirs)| resolutions(ours, theirs, &new))
+        .unwrap_or_default();
     let malformed = match &inv.lock {
         LockState::Malformed {
             line,

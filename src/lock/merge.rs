@@ -15,13 +15,12 @@ pub struct Merged {
 
 type Entries = BTreeMap<String, String>;
 
-/// One entry's line on one side, with the comma that side needs after it.
+/// One entry's line on one side, as `render` writes it, with the comma that side needs.
 fn line(id: &str, digest: &str, comma: bool) -> String {
     let mut out = String::from("  ");
-    let map: Entries = [(id.to_owned(), digest.to_owned())].into_iter().collect();
-    // The canonical form of a one-entry lock is `{\n  "id": "digest"\n}\n`.
-    let rendered = crate::lock::render(&map);
-    out.push_str(rendered.lines().nth(1).unwrap_or_default().trim_start());
+    crate::lock::push_json_string(&mut out, id);
+    out.push_str(": ");
+    crate::lock::push_json_string(&mut out, digest);
     if comma {
         out.push(',');
     }

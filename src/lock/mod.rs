@@ -115,7 +115,7 @@ pub fn is_canonical(bytes: &[u8], lock: &Lock) -> bool {
 
 /// Escapes only what JSON requires, using the same forms as Python's `json`
 /// (short escapes where they exist, lowercase `\u00XX` otherwise).
-fn push_json_string(out: &mut String, s: &str) {
+pub(crate) fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

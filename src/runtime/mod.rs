@@ -243,7 +243,6 @@ fn judge(
 ) -> (Status, Vec<Finding>) {
     let entry = lock.get(&plugin.id);
     let line = entry.map_or(1, |e| e.line);
-    let update = contract::update_hint(lock_path);
     match (computed, entry) {
         (Ok(actual), Some(e)) if e.digest == actual => (Status::Ok { digest: actual }, vec![]),
         (Ok(actual), Some(e)) => (
@@ -268,18 +267,13 @@ fn judge(
                 &plugin.id,
                 &plugin.dir,
                 lock_path,
-                format!("if the plugin is meant to be there, {update}"),
+                false,
             )],
         ),
         (Err(r), entry) => {
             let mut findings = vec![contract::rejected(&plugin.id, &r)];
             if entry.is_none() {
-                findings.push(contract::unlocked(
-                    &plugin.id,
-                    &plugin.dir,
-                    lock_path,
-                    format!("fix the rejection above, then {update}"),
-                ));
+                findings.push(contract::unlocked(&plugin.id, &plugin.dir, lock_path, true));
             }
             (
                 Status::Rejected {
@@ -328,8 +322,9 @@ pub fn verify(root: &Path, options: &Options) -> Result<Report> {
             status,
         });
     }
+    let found: std::collections::HashSet<&str> = plugins.iter().map(|p| p.id.as_str()).collect();
     for entry in lock.entries() {
-        if plugins.iter().any(|p| p.id == entry.id) {
+        if found.contains(entry.id.as_str()) {
             continue;
         }
         let dir = entry_dir(&config, &entry.id);
@@ -387,11 +382,7 @@ pub fn load_verified(
         }
     };
     let (status, mut findings) = judge(plugin, Ok(digest.clone()), &lock, &lock_path);
-    if status
-        != (Status::Ok {
-            digest: digest.clone(),
-        })
-    {
+    if !matches!(status, Status::Ok { .. }) {
         return Err(LoadError::Integrity(Box::new(findings.remove(0))));
     }
     Ok(VerifiedPlugin {

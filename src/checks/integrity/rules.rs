@@ -112,18 +112,12 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
         }
         let lock_line = p.lock_line.unwrap_or(1);
         match p.status {
-            Status::Unlocked if lock_parsed => out.push(contract::unlocked(
-                &p.id,
-                &anchor,
-                lock_path,
-                format!("if the plugin is meant to be there, {update}"),
-            )),
-            Status::Rejected if lock_parsed && p.locked.is_none() => out.push(contract::unlocked(
-                &p.id,
-                &anchor,
-                lock_path,
-                format!("fix the rejection above, then {update}"),
-            )),
+            Status::Unlocked if lock_parsed => {
+                out.push(contract::unlocked(&p.id, &anchor, lock_path, false))
+            }
+            Status::Rejected if lock_parsed && p.locked.is_none() => {
+                out.push(contract::unlocked(&p.id, &anchor, lock_path, true))
+            }
             Status::Mismatch => out.push(contract::mismatch(
                 &p.id,
                 &p.dir,
