@@ -153,6 +153,10 @@ pub enum Command {
         /// Print the lock instead of writing it.
         #[arg(long)]
         stdout: bool,
+        /// Hash only tracked files, with their work-tree content: the lock that
+        /// `git commit -a` would need (untracked files are left out).
+        #[arg(long)]
+        tracked: bool,
     },
     /// Print the digest of each directory (tree paths, relative to the current directory).
     Digest {

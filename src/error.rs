@@ -46,6 +46,16 @@ pub enum Error {
         at_least: bool,
         cap: u64,
     },
+    /// An object the tree names is not in the repository (a partial clone's blob not
+    /// fetched yet, or one that could not be fetched).
+    #[error("`{path}` in {source_label}: object {id} is not in this repository: {hint}")]
+    MissingObject {
+        path: String,
+        id: String,
+        /// The tree, as people name it (`commit 3f2a1c9e0b7d`, `the index`).
+        source_label: String,
+        hint: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }

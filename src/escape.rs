@@ -22,6 +22,13 @@ use std::cell::Cell;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+/// A commit or object id as people read it, 12 hex digits (JSON keeps ids whole);
+/// anything that is not a whole id (`worktree`, `index`) stays as it is.
+pub fn short_id(id: &str) -> &str {
+    let hex = id.len() >= 40 && id.bytes().all(|b| b.is_ascii_hexdigit());
+    if hex { &id[..12] } else { id }
+}
+
 /// How many characters of one repository-derived string are shown.
 pub const MAX_CHARS: usize = 1024;
 /// How many characters of a text that embeds such strings (a message, an error) are

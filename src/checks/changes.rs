@@ -72,6 +72,7 @@ pub fn compare(
 
 /// The stored entries of each plugin in `snap` (empty for a plugin that is not there).
 fn entries_of(snap: &Snapshot, plugins: &[Plugin]) -> Result<Vec<Vec<StoredEntry>>> {
+    snap.prefetch(plugins.iter().map(|p| (p.raw_dir.as_ref(), &p.node)))?;
     snap.par_map(plugins, |reader, plugin, buf| {
         digest::stored_entries(reader, plugin.raw_dir.as_ref(), &plugin.node, buf)
     })

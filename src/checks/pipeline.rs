@@ -123,8 +123,23 @@ pub fn evaluate(
                 .filter_map(|f| f.plugin.clone())
                 .collect();
             if !ids.is_empty() {
-                let explanations = changes::explain((&b.0, &b.1), (snap, settings), &ids)?;
-                changes::annotate(&mut findings, &explanations, &b.0.source);
+                match changes::explain((&b.0, &b.1), (snap, settings), &ids) {
+                    Ok(explanations) => {
+                        changes::annotate(&mut findings, &explanations, &b.0.source)
+                    }
+                    // The base only explains: a blob it lacks (a partial clone that could
+                    // not fetch it) costs the explanation, not the verdict.
+                    Err(missing @ Error::MissingObject { .. }) => findings.push(
+                        Finding::new(
+                            Kind::BaseUnavailable,
+                            settings.config.lock.clone(),
+                            1,
+                            format!("the base is incomplete, so changes are not explained: {missing}"),
+                        )
+                        .help("The verdict does not depend on the base. To have changes explained, let plugin-lock fetch the base's blobs from the promisor remote (unset GIT_NO_LAZY_FETCH, check the remote is reachable), or check out without `filter: blob:none`."),
+                    ),
+                    Err(e) => return Err(e),
+                }
             }
         }
     }

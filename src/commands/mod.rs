@@ -186,7 +186,11 @@ pub fn run(ctx: &mut Ctx<'_>) -> Result<u8> {
         Command::List => list::run(ctx),
         Command::Owners { paths } => owners::run(ctx, paths),
         Command::Diff { revs, check } => diff::run(ctx, revs, *check),
-        Command::Update { check, stdout } => update::run(ctx, *check, *stdout),
+        Command::Update {
+            check,
+            stdout,
+            tracked,
+        } => update::run(ctx, *check, *stdout, *tracked),
         Command::Digest { dirs, explain } => digest::run(ctx, dirs, *explain),
         Command::Hook { action } => hook::run(ctx, action),
     }

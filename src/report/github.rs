@@ -91,7 +91,7 @@ pub fn summary(inv: &Inventory, findings: &[Finding], command: &str) -> String {
         md,
         "{errors} error(s), {warnings} warning(s), {} plugin(s), source {}, lock {}\n",
         inv.plugins.len(),
-        code(&inv.source),
+        code(escape::short_id(&inv.source)),
         code(&inv.lock_path)
     );
     let mut body = String::new();

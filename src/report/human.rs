@@ -123,7 +123,11 @@ pub fn report(
             escape::shown(verdict.lock_path),
         )
     };
-    writeln!(out, "{line} [source {}]", escape::shown(verdict.source))
+    writeln!(
+        out,
+        "{line} [source {}]",
+        escape::shown(escape::short_id(verdict.source))
+    )
 }
 
 fn short(hex: Option<&str>) -> String {
@@ -186,7 +190,7 @@ pub fn inventory(out: &mut dyn Write, inv: &Inventory, verbose: bool) -> io::Res
             .filter(|p| p.status != crate::checks::integrity::Status::MissingDirectory)
             .count(),
         escape::shown(&inv.lock_path),
-        escape::shown(&inv.source)
+        escape::shown(escape::short_id(&inv.source))
     )
 }
 

@@ -774,7 +774,7 @@ fn release_tags_annotated_and_lightweight_are_verified_at_their_commits() {
             let out = repo.run(&["verify", "--rev", &rev]);
             assert_eq!(code(&out), want, "{rev}");
             assert!(
-                stdout(&out).contains(&format!("[source {commit}]")),
+                stdout(&out).contains(&format!("[source {}]", &commit[..12])),
                 "{}",
                 stdout(&out)
             );

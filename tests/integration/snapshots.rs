@@ -93,10 +93,22 @@ fn update_writing() {
     assert_data_eq!(
         ok_stdout(&repo, &["update"], 0),
         str![[r#"
+  ~ alpha  75f6e691b7c6 -> 04bb50c2bbb9
+  + gamma  f0040c0ed6da
+  - ghost  000000000000
+update: wrote plugins/PLUGINS.lock (3 entries: 1 changed, 1 added, 1 removed) [source worktree]
+
+"#]]
+    );
+    // `-v`: whole digests, for a reader comparing with another tool's output.
+    let repo = broken();
+    assert_data_eq!(
+        ok_stdout(&repo, &["update", "-v"], 0),
+        str![[r#"
   ~ alpha  75f6e691b7c6adc427f102113b0889e5fcfdf6d8ca6fe864f76f67a4e2c6de5c -> 04bb50c2bbb90c3e2258d76032eabe91e8f149c58bc7b0f4c826e5897b701a09
   + gamma  f0040c0ed6dad65dca863a92c941428383a55bce4af8bc33074631e0f919fbf0
   - ghost  0000000000000000000000000000000000000000000000000000000000000000
-update: wrote plugins/PLUGINS.lock (3 entries changed) [source worktree]
+update: wrote plugins/PLUGINS.lock (3 entries: 1 changed, 1 added, 1 removed) [source worktree]
 
 "#]]
     );
@@ -126,10 +138,10 @@ fn update_check_failing() {
     assert_data_eq!(
         ok_stdout(&repo, &["update", "--check"], 4),
         str![[r#"
-  ~ alpha  75f6e691b7c6adc427f102113b0889e5fcfdf6d8ca6fe864f76f67a4e2c6de5c -> 04bb50c2bbb90c3e2258d76032eabe91e8f149c58bc7b0f4c826e5897b701a09
-  + gamma  f0040c0ed6dad65dca863a92c941428383a55bce4af8bc33074631e0f919fbf0
-  - ghost  0000000000000000000000000000000000000000000000000000000000000000
-update --check: plugins/PLUGINS.lock is out of date (3 entries would change); run `plugin-lock update` [source worktree]
+  ~ alpha  75f6e691b7c6 -> 04bb50c2bbb9
+  + gamma  f0040c0ed6da
+  - ghost  000000000000
+update --check: plugins/PLUGINS.lock is out of date (3 entries would change: 1 changed, 1 added, 1 removed); run `plugin-lock update` [source worktree]
 
 "#]]
     );

@@ -76,11 +76,11 @@ fn writes_sorted_two_space_indented_lock_with_final_newline() {
 
     let text = stdout(&out);
     assert!(
-        text.contains(&format!("  + Alpha  {}", d("Alpha"))),
+        text.contains(&format!("  + Alpha  {}\n", &d("Alpha")[..12])),
         "{text}"
     );
     assert!(
-        text.contains("update: wrote plugins/PLUGINS.lock (5 entries changed)"),
+        text.contains("update: wrote plugins/PLUGINS.lock (5 entries: 5 added)"),
         "{text}"
     );
     assert!(text.contains("[source worktree]"), "{text}");
@@ -170,18 +170,19 @@ fn check_lists_changes_exits_4_and_writes_nothing() {
     let gamma = worktree_digest(&repo, "plugins/gamma");
     assert!(
         text.contains(&format!(
-            "  ~ alpha  {} -> {alpha}",
-            old["alpha"].as_str().unwrap()
+            "  ~ alpha  {} -> {}\n",
+            &old["alpha"].as_str().unwrap()[..12],
+            &alpha[..12]
         )),
         "{text}"
     );
     assert!(
-        text.contains(&format!("  - beta  {}", old["beta"].as_str().unwrap())),
+        text.contains(&format!("  - beta   {}\n", &old["beta"].as_str().unwrap()[..12])),
         "{text}"
     );
-    assert!(text.contains(&format!("  + gamma  {gamma}")), "{text}");
+    assert!(text.contains(&format!("  + gamma  {}\n", &gamma[..12])), "{text}");
     assert!(
-        text.contains("out of date (3 entries would change)"),
+        text.contains("out of date (3 entries would change: 1 changed, 1 added, 1 removed)"),
         "{text}"
     );
     assert!(text.contains("run `plugin-lock update`"), "{text}");

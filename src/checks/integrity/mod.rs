@@ -204,11 +204,16 @@ pub fn read_lock(reader: &mut Reader<'_>, path: &str) -> Result<LockState> {
             column: 1,
             message: format!("the lock is a {}, not a regular file", kind.describe()),
         },
-        Some(FileRead::Bytes(bytes)) => match lock::conflict::find(&bytes) {
-            Some(conflict) => LockState::Conflicted(conflict),
-            None => parsed(&bytes),
-        },
+        Some(FileRead::Bytes(bytes)) => lock_state(&bytes),
     })
+}
+
+/// What the bytes of a lock file hold: a conflict, a lock, or a malformed lock.
+pub fn lock_state(bytes: &[u8]) -> LockState {
+    match lock::conflict::find(bytes) {
+        Some(conflict) => LockState::Conflicted(conflict),
+        None => parsed(bytes),
+    }
 }
 
 fn parsed(bytes: &[u8]) -> LockState {
@@ -344,6 +349,7 @@ pub fn inventory(
     let mut reader = snap.reader(&repo);
     let lock_state = read_lock(&mut reader, &config.lock)?;
     let found = discover::plugins(&mut reader, &config.plugins, &config.lock)?;
+    snap.prefetch(found.iter().map(|p| (p.raw_dir.as_ref(), &p.node)))?;
     let computed = snap.par_map(&found, |reader, plugin, buf| {
         // A plugin refused for its name never reaches the cache (its path is shown, not
         // exact: two directories could share the key).

@@ -47,9 +47,16 @@ pub fn index_entries(repo: &gix::Repository) -> Result<BTreeMap<BString, Node>> 
     Ok(out)
 }
 
+/// The work tree's files and, apart, the untracked ones among them (sorted).
+pub struct WorktreeEntries {
+    pub entries: BTreeMap<BString, Node>,
+    pub untracked: Vec<BString>,
+}
+
 /// Every file `git add -A` would stage: tracked and untracked, not ignored, present on
-/// disk. Sparse-checkout entries that are not on disk keep their staged blob.
-pub fn worktree_entries(repo: &gix::Repository) -> Result<BTreeMap<BString, Node>> {
+/// disk; with `tracked_only`, what `git commit -a` would commit (tracked files only).
+/// Sparse-checkout entries that are not on disk keep their staged blob.
+pub fn worktree_entries(repo: &gix::Repository, tracked_only: bool) -> Result<WorktreeEntries> {
     use gix::dir::entry::{Kind as DiskKind, Status};
     let index = repo.index_or_empty().map_err(|e| Error::git(&e))?;
     let options = repo
@@ -66,9 +73,12 @@ pub fn worktree_entries(repo: &gix::Repository) -> Result<BTreeMap<BString, Node
     repo.dirwalk(&index, None::<&BStr>, &interrupt, options, &mut collect)
         .map_err(|e| Error::git(&e))?;
     let mut out = BTreeMap::new();
+    let mut untracked = Vec::new();
     for (entry, _) in collect.unorded_entries {
-        if !matches!(entry.status, Status::Tracked | Status::Untracked) {
-            continue;
+        match entry.status {
+            Status::Tracked => {}
+            Status::Untracked if !tracked_only => untracked.push(entry.rela_path.clone()),
+            _ => continue,
         }
         let kind = match entry.disk_kind {
             // With `core.symlinks=false` (Windows) git checks a link out as a plain file
@@ -103,5 +113,11 @@ pub fn worktree_entries(repo: &gix::Repository) -> Result<BTreeMap<BString, Node
             });
         }
     }
-    Ok(out)
+    untracked.sort();
+    // An untracked directory entry (a nested repository) is not a file it hashes.
+    untracked.retain(|p| out.contains_key(p));
+    Ok(WorktreeEntries {
+        entries: out,
+        untracked,
+    })
 }

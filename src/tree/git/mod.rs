@@ -6,12 +6,14 @@
 
 pub mod entries;
 pub mod parallel;
+pub mod promisor;
 pub mod reader;
+pub mod status;
 
 use std::path::{Path, PathBuf};
 
 use gix::ObjectId;
-use gix::bstr::{BString, ByteSlice};
+use gix::bstr::{BStr, BString, ByteSlice};
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result, chain};
@@ -24,6 +26,8 @@ pub enum Selector {
     Rev(String),
     Index,
     Worktree,
+    /// The work tree's tracked files only: what `git commit -a` would commit.
+    Tracked,
 }
 
 pub struct Snapshot {
@@ -35,6 +39,12 @@ pub struct Snapshot {
     /// The work tree, when the repository has one.
     pub workdir: Option<PathBuf>,
     tree: TreeData,
+    /// Untracked files the work tree source includes (sorted; empty for other sources).
+    pub untracked: Vec<BString>,
+    /// The promisor remote of a partial clone, when there is one.
+    promisor: Option<String>,
+    /// Objects already asked from the promisor remote: each is asked once.
+    fetched: std::sync::Mutex<std::collections::HashSet<ObjectId>>,
 }
 
 enum TreeData {
@@ -71,31 +81,118 @@ impl Snapshot {
             .to_owned(),
             _ => String::new(),
         };
+        let mut untracked = Vec::new();
         let (source, tree) = match selector {
             Selector::Rev(rev) => {
                 let (label, tree) = resolve_rev(&local, rev)?;
                 (label, TreeData::Git(tree))
             }
             Selector::Index => ("index".to_owned(), TreeData::Flat(index_entries(&local)?)),
-            Selector::Worktree => {
+            Selector::Worktree | Selector::Tracked => {
                 if workdir.is_none() {
                     return Err(Error::Usage(
                         "--worktree needs a work tree, and this repository is bare; use --rev"
                             .into(),
                     ));
                 }
-                (
-                    "worktree".to_owned(),
-                    TreeData::Flat(worktree_entries(&local)?),
-                )
+                let tracked_only = *selector == Selector::Tracked;
+                let found = worktree_entries(&local, tracked_only)?;
+                untracked = found.untracked;
+                let label = if tracked_only { "tracked" } else { "worktree" };
+                (label.to_owned(), TreeData::Flat(found.entries))
             }
         };
+        let promisor = promisor::remote(&local);
         Ok(Snapshot {
             repo,
             source,
             prefix,
             workdir,
             tree,
+            untracked,
+            promisor,
+            fetched: Default::default(),
+        })
+    }
+
+    /// The tree as people name it: `commit 3f2a1c9e0b7d`, `the index`, `the work tree`.
+    pub fn label(&self) -> String {
+        match self.source.as_str() {
+            "index" => "the index".to_owned(),
+            "worktree" => "the work tree".to_owned(),
+            "tracked" => "the work tree's tracked files".to_owned(),
+            id => format!("{} {}", if self.has_tree_ids() { "commit" } else { "tree" }, crate::escape::short_id(id)),
+        }
+    }
+
+    /// Fetches from the promisor remote every blob below the directories `dirs` that is
+    /// not in the repository yet, in one request per [`promisor::FETCH_BATCH`] ids, so
+    /// that hashing a partial clone's plugins does not ask for them one by one. Nothing
+    /// happens unless this is a partial clone and `T` is a git tree; a failed fetch is
+    /// left to the reads, which name the path that is missing.
+    pub fn prefetch<'p>(&self, dirs: impl IntoIterator<Item = (&'p BStr, &'p Node)>) -> Result<()> {
+        use crate::tree::Tree;
+        let Some(remote) = self.promisor.as_deref() else {
+            return Ok(());
+        };
+        if !self.has_tree_ids() || promisor::lazy_fetch_disabled() {
+            return Ok(());
+        }
+        let repo = self.local_repo();
+        let mut reader = self.reader(&repo);
+        let mut missing: Vec<ObjectId> = Vec::new();
+        let mut entries = Vec::new();
+        for (dir, node) in dirs {
+            entries.clear();
+            reader.walk(dir, node, &mut entries)?;
+            for (_, entry) in &entries {
+                if let Some(id) = &entry.id
+                    && matches!(entry.kind, crate::tree::Kind::File | crate::tree::Kind::Link)
+                {
+                    let id = gix::hash::oid::try_from_bytes(id.as_bytes())
+                        .map_err(|e| Error::Internal(format!("object id {id}: {e}")))?
+                        .to_owned();
+                    if !repo.has_object(id) {
+                        missing.push(id);
+                    }
+                }
+            }
+        }
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
+        fetched.extend(missing.iter().copied());
+        let _ = promisor::fetch(repo.git_dir(), remote, &missing);
+        Ok(())
+    }
+
+    /// Asks the promisor remote for one missing object (once per object): `Ok` when it
+    /// is in the repository now, else why not, as the hint of [`Error::MissingObject`].
+    pub(crate) fn fetch_one(&self, repo: &gix::Repository, id: ObjectId) -> std::result::Result<(), String> {
+        let Some(remote) = self.promisor.as_deref() else {
+            return Err("the repository is incomplete (not a partial clone, so nothing can fetch it); check it with `git fsck`".into());
+        };
+        let refetch = "fetch every blob with `git fetch --refetch --no-filter` (or drop `filter: blob:none` from actions/checkout for this job)";
+        if promisor::lazy_fetch_disabled() {
+            return Err(format!("this is a partial clone of `{remote}` and GIT_NO_LAZY_FETCH is set, so it was not fetched; unset it, or {refetch}"));
+        }
+        let mut fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
+        let first = fetched.insert(id);
+        let tried = if first {
+            promisor::fetch(repo.git_dir(), remote, &[id]).err()
+        } else {
+            None
+        };
+        drop(fetched);
+        if repo.has_object(id) {
+            return Ok(());
+        }
+        Err(match tried {
+            Some(why) => format!("this is a partial clone and asking `{remote}` for it failed ({why}); {refetch}"),
+            None => format!("this is a partial clone and `{remote}` did not send it; {refetch}"),
         })
     }
 

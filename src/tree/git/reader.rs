@@ -265,11 +265,16 @@ impl Tree for Reader<'_> {
     /// The size of a file's content as `T` stores it, without reading it where possible.
     fn size(&mut self, path: &BStr, node: &Node) -> Result<u64> {
         if let Some(id) = node.id {
-            let header = self
-                .repo
-                .find_header(oid(&id)?)
-                .map_err(|e| Error::git(&e))?;
-            return Ok(header.size());
+            let id = oid(&id)?;
+            return match self.repo.find_header(id) {
+                Ok(header) => Ok(header.size()),
+                Err(e) if self.repo.has_object(id) => Err(Error::git(&e)),
+                Err(_) => {
+                    self.fetch_missing(path, id)?;
+                    let header = self.repo.find_header(id).map_err(|e| Error::git(&e))?;
+                    Ok(header.size())
+                }
+            };
         }
         let full = self.disk_path(path)?;
         std::fs::symlink_metadata(&full)
@@ -438,7 +443,7 @@ impl<'a> Reader<'a> {
                 .objects
                 .try_find(oid(&id)?, buf)
                 .map_err(|e| Error::Git(format!("reading {path}: {e}")))?
-                .ok_or_else(|| Error::Git(format!("object {id} of `{path}` is missing")))?;
+                .ok_or_else(|| Error::Internal(format!("object {id} of `{path}` went away")))?;
             let (at, len) = (found.data.as_ptr(), found.data.len());
             // gix decodes into `buf`; anything else would break the memory bound.
             if at != buf.as_ptr() || len > buf.len() {
@@ -480,6 +485,19 @@ impl<'a> Reader<'a> {
         }
         let len = buf.len();
         Ok(Blob { buf, len, turn })
+    }
+
+    /// A missing object asked from the promisor remote of a partial clone; when it cannot
+    /// come, the error names the path, the tree, and what to do.
+    fn fetch_missing(&mut self, path: &BStr, id: &gix::oid) -> Result<()> {
+        self.snap
+            .fetch_one(self.repo, id.to_owned())
+            .map_err(|hint| Error::MissingObject {
+                path: path.to_string(),
+                id: crate::escape::short_id(&id.to_string()).to_owned(),
+                source_label: self.snap.label(),
+                hint,
+            })
     }
 
     /// Reads a regular file at `path` whole, unless it is over `cap` bytes.

@@ -1,0 +1,111 @@
+//! What `update` warns about when it hashes the work tree: files in a plugin that the
+//! next `git commit` would not contain as hashed (untracked files, unstaged changes), so
+//! that the committed lock would not match the commit.
+
+use std::collections::BTreeMap;
+
+use gix::bstr::{BStr, ByteSlice};
+
+use crate::checks::integrity::{Inventory, Status};
+use crate::error::Result;
+use crate::tree::git::{Snapshot, status};
+
+#[derive(serde::Serialize)]
+pub struct Warning {
+    /// `untracked` or `unstaged`.
+    pub kind: &'static str,
+    pub path: String,
+    pub plugin: String,
+    pub message: String,
+    pub help: String,
+}
+
+/// The warnings for `snap` (the work tree, or its tracked files) and its inventory.
+pub fn warnings(snap: &Snapshot, inv: &Inventory) -> Result<Vec<Warning>> {
+    let (Some(workdir), true) = (
+        snap.workdir.as_deref(),
+        matches!(snap.source.as_str(), "worktree" | "tracked"),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let dirs: BTreeMap<&str, &str> = inv
+        .plugins
+        .iter()
+        .filter(|p| p.status != Status::MissingDirectory)
+        .map(|p| (p.dir.as_str(), p.id.as_str()))
+        .collect();
+    // The innermost plugin directory that holds `path`.
+    let owner = |path: &str| -> Option<String> {
+        let mut end = path.len();
+        while let Some(slash) = path[..end].rfind('/') {
+            if let Some(id) = dirs.get(&path[..slash]) {
+                return Some((*id).to_owned());
+            }
+            end = slash;
+        }
+        None
+    };
+    let mut out = Vec::new();
+    for path in &snap.untracked {
+        let path = path.to_str_lossy();
+        if let Some(plugin) = owner(&path) {
+            out.push(Warning {
+                kind: "untracked",
+                message: format!(
+                    "{path} is untracked, and its content is in the new entry for `{plugin}`: a commit without it will not match the lock"
+                ),
+                help: format!(
+                    "commit it (`git add {}`), or delete it or add it to .gitignore; `plugin-lock update --tracked` hashes tracked files only",
+                    sh(&path)
+                ),
+                path: path.into_owned(),
+                plugin,
+            });
+        }
+    }
+    let repo = snap.local_repo();
+    let mut reader = snap.reader(&repo);
+    let plugin_dirs: Vec<&BStr> = dirs.keys().map(|d| BStr::new(d.as_bytes())).collect();
+    for path in status::unstaged(&repo, workdir, &plugin_dirs, &mut reader)? {
+        let path = path.to_str_lossy();
+        if let Some(plugin) = owner(&path) {
+            out.push(Warning {
+                kind: "unstaged",
+                message: format!(
+                    "{path} differs between the index and the work tree; the entry for `{plugin}` hashes the work tree's version"
+                ),
+                help: format!(
+                    "stage it (`git add {}`, or commit with `git commit -a`) so that the commit holds what the lock hashed",
+                    sh(&path)
+                ),
+                path: path.into_owned(),
+                plugin,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `path` as one shell word: as is when it is plain, else in single quotes.
+fn sh(path: &str) -> String {
+    let plain = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+@%=,:".contains(&b));
+    if plain && !path.is_empty() {
+        path.to_owned()
+    } else {
+        format!("'{}'", path.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_words_quote_only_what_needs_it() {
+        assert_eq!(sh("plugins/a/notes.tmp"), "plugins/a/notes.tmp");
+        assert_eq!(sh("plugins/a/my notes"), "'plugins/a/my notes'");
+        assert_eq!(sh("plugins/a/it's"), r"'plugins/a/it'\''s'");
+    }
+}
