@@ -25,6 +25,7 @@ mod security_writes;
 mod snapshots;
 mod sources;
 mod update;
+mod update_sources;
 #[allow(dead_code)] // helpers shared by modules; not every module uses each
 mod util;
 mod vectors;

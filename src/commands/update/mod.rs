@@ -198,9 +198,7 @@ pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool, tracked: bool) 
         exit::OK
     };
     if to_stdout {
-        for w in &warnings {
-            print_warning(ctx, w)?;
-        }
+        print_warnings(ctx, &warnings)?;
         ctx.out.write_all(rendered.as_bytes()).map_err(io_out)?;
         return Ok(code);
     }
@@ -247,9 +245,7 @@ pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool, tracked: bool) 
         return Ok(code);
     }
 
-    for w in &warnings {
-        print_warning(ctx, w)?;
-    }
+    print_warnings(ctx, &warnings)?;
     let verbose = ctx.cli.verbose;
     let digest = |d: Option<&str>| -> String {
         match d {
@@ -352,14 +348,27 @@ pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool, tracked: bool) 
     Ok(code)
 }
 
-fn print_warning(ctx: &mut Ctx<'_>, w: &worktree::Warning) -> Result<()> {
-    writeln!(
-        ctx.err,
-        "warning: {}\n  = help: {}",
-        escape::shown_text(&w.message),
-        escape::shown_text(&w.help)
-    )
-    .map_err(io_out)
+/// How many work-tree warnings are printed whole (`--format json` has them all).
+const SHOWN_WARNINGS: usize = 20;
+
+fn print_warnings(ctx: &mut Ctx<'_>, warnings: &[worktree::Warning]) -> Result<()> {
+    for w in warnings.iter().take(SHOWN_WARNINGS) {
+        writeln!(
+            ctx.err,
+            "warning: {}\n  = help: {}",
+            escape::shown_text(&w.message),
+            escape::shown_text(&w.help)
+        )
+        .map_err(io_out)?;
+    }
+    if let Some(rest) = warnings.len().checked_sub(SHOWN_WARNINGS).filter(|n| *n > 0) {
+        writeln!(
+            ctx.err,
+            "warning: {rest} more file(s) in plugins are untracked or not staged (`git status` lists them; `--format json` names each)"
+        )
+        .map_err(io_out)?;
+    }
+    Ok(())
 }
 
 /// The work tree's lock file as it is on disk, if it is a regular file within the

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use gix::bstr::{BStr, ByteSlice};
 
 use crate::checks::integrity::{Inventory, Status};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::tree::git::{Snapshot, status};
 
 #[derive(serde::Serialize)]
@@ -45,10 +45,42 @@ pub fn warnings(snap: &Snapshot, inv: &Inventory) -> Result<Vec<Warning>> {
         }
         None
     };
+    let repo = snap.local_repo();
+    let index = repo.index_or_empty().map_err(|e| Error::git(&e))?;
+    // A plugin none of whose files is tracked is one warning, not one per file.
+    let new_plugin = |id: &str| -> Option<&str> {
+        let dir = inv.plugins.iter().find(|p| p.id == id)?.dir.as_str();
+        let prefix = format!("{dir}/");
+        index
+            .prefixed_entries(BStr::new(prefix.as_bytes()))
+            .is_none_or(|e| e.is_empty())
+            .then_some(dir)
+    };
+    // New plugins first: they are what a capped list must not hide.
+    let mut new_plugins = Vec::new();
     let mut out = Vec::new();
+    let mut announced: Vec<String> = Vec::new();
     for path in &snap.untracked {
         let path = path.to_str_lossy();
         if let Some(plugin) = owner(&path) {
+            if let Some(dir) = new_plugin(&plugin) {
+                if !announced.contains(&plugin) {
+                    announced.push(plugin.clone());
+                    new_plugins.push(Warning {
+                        kind: "untracked",
+                        message: format!(
+                            "{dir}/ is untracked (a new plugin?), and its files are in the new entry for `{plugin}`"
+                        ),
+                        help: format!(
+                            "commit it with the lock (`git add {}`); `plugin-lock update --tracked` hashes tracked files only",
+                            sh(dir)
+                        ),
+                        path: dir.to_owned(),
+                        plugin,
+                    });
+                }
+                continue;
+            }
             out.push(Warning {
                 kind: "untracked",
                 message: format!(
@@ -63,7 +95,6 @@ pub fn warnings(snap: &Snapshot, inv: &Inventory) -> Result<Vec<Warning>> {
             });
         }
     }
-    let repo = snap.local_repo();
     let mut reader = snap.reader(&repo);
     let plugin_dirs: Vec<&BStr> = dirs.keys().map(|d| BStr::new(d.as_bytes())).collect();
     for path in status::unstaged(&repo, workdir, &plugin_dirs, &mut reader)? {
@@ -83,7 +114,8 @@ pub fn warnings(snap: &Snapshot, inv: &Inventory) -> Result<Vec<Warning>> {
             });
         }
     }
-    Ok(out)
+    new_plugins.append(&mut out);
+    Ok(new_plugins)
 }
 
 /// `path` as one shell word: as is when it is plain, else in single quotes.
