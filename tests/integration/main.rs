@@ -14,6 +14,7 @@ mod github;
 mod github_api;
 mod hook;
 mod owners;
+mod partial_clone;
 mod security_base;
 mod security_cache;
 mod security_limits;
