@@ -8,7 +8,7 @@ use crate::checks::findings::{Finding, Kind, Severity};
 use crate::checks::integrity::{self, Inventory, InventoryOptions, Overrides, Settings};
 use crate::checks::ownership::{self, Authority};
 use crate::error::{Error, Result};
-use crate::tree::git::{self, Selector, Snapshot};
+use crate::tree::git::{self, Selector, Snapshot, base};
 
 /// The tree changes are explained against (and, in `verify`, ownership is read from).
 pub enum Base {
@@ -16,26 +16,108 @@ pub enum Base {
     /// Asked for, but not in the repository (a shallow clone): `base_unavailable`.
     Unavailable(String),
     Present(Box<(Snapshot, Settings)>),
+    /// Chosen by plugin-lock, not asked for (the merge base with the upstream): it
+    /// explains changes and decides nothing else.
+    Inferred(Box<(Snapshot, Settings)>, base::Inferred),
+}
+
+impl Base {
+    /// The base tree changes are explained against, whoever chose it.
+    pub fn explaining(&self) -> Option<&(Snapshot, Settings)> {
+        match self {
+            Base::Present(b) | Base::Inferred(b, _) => Some(b),
+            Base::None | Base::Unavailable(_) => None,
+        }
+    }
+}
+
+/// How a base revision was named: by the user (`--base`: a name that does not resolve
+/// is a mistake), or by the environment (a pull request's base id, which a shallow
+/// clone may lack).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named {
+    ByUser,
+    ByEnvironment,
 }
 
 /// Opens the base revision `rev`, with its own configuration (a broken one falls back
-/// to `head`'s: the base only has to be readable to explain).
-pub fn open_base(rev: Option<&str>, overrides: &Overrides, head: &Settings) -> Result<Base> {
+/// to `head`'s: the base only has to be readable to explain). A revision that is not
+/// in the repository is `Unavailable` when it can be a commit a shallow clone lacks (an
+/// id, or ancestry past a shallow boundary); a name given by the user that resolves to
+/// nothing at all (`--base mian`) is an error.
+pub fn open_base(
+    rev: Option<&str>,
+    named: Named,
+    overrides: &Overrides,
+    head: &Settings,
+) -> Result<Base> {
     let Some(rev) = rev else {
         return Ok(Base::None);
     };
-    match Snapshot::open(git::open_repo()?, &Selector::Rev(rev.to_owned())) {
-        Ok(snap) => {
-            let settings = {
-                let repo = snap.local_repo();
-                let mut reader = snap.reader(&repo);
-                integrity::settings(&mut reader, overrides).unwrap_or_else(|_| head.clone())
-            };
-            Ok(Base::Present(Box::new((snap, settings))))
+    let repo = git::open_repo()?;
+    match open_with_settings(&repo, rev, overrides, head) {
+        Ok(b) => Ok(Base::Present(b)),
+        Err(e @ Error::UnknownRevision { .. }) => {
+            if named == Named::ByEnvironment || may_be_absent(&repo.to_thread_local(), rev) {
+                Ok(Base::Unavailable(rev.to_owned()))
+            } else {
+                Err(e)
+            }
         }
-        Err(Error::UnknownRevision { .. }) => Ok(Base::Unavailable(rev.to_owned())),
         Err(e) => Err(e),
     }
+}
+
+fn open_with_settings(
+    repo: &gix::ThreadSafeRepository,
+    rev: &str,
+    overrides: &Overrides,
+    head: &Settings,
+) -> Result<Box<(Snapshot, Settings)>> {
+    let snap = Snapshot::open(repo.clone(), &Selector::Rev(rev.to_owned()))?;
+    let settings = {
+        let repo = snap.local_repo();
+        let mut reader = snap.reader(&repo);
+        integrity::settings(&mut reader, overrides).unwrap_or_else(|_| head.clone())
+    };
+    Ok(Box::new((snap, settings)))
+}
+
+/// Whether `rev`, which did not resolve, can still name a real commit: an object id
+/// (the clone may not have it), or, in a shallow clone, ancestry (`main~3`) of a name
+/// that does resolve.
+fn may_be_absent(repo: &gix::Repository, rev: &str) -> bool {
+    let hex = rev.len() >= 7 && rev.len() <= 64 && rev.bytes().all(|b| b.is_ascii_hexdigit());
+    if hex {
+        return true;
+    }
+    let Some(cut) = rev.find(['~', '^']) else {
+        return false;
+    };
+    repo.is_shallow().unwrap_or(false) && cut > 0 && repo.rev_parse_single(&rev[..cut]).is_ok()
+}
+
+/// The base plugin-lock explains against when none is given: see [`base::infer`].
+pub fn inferred_base(
+    snap: &Snapshot,
+    branch: Option<&str>,
+    remote: Option<&str>,
+    overrides: &Overrides,
+    head: &Settings,
+) -> Result<Base> {
+    if !snap.has_tree_ids() {
+        return Ok(Base::None);
+    }
+    let repo = git::open_repo()?;
+    let Some(found) = base::infer(&repo.to_thread_local(), &snap.source, branch, remote) else {
+        return Ok(Base::None);
+    };
+    Ok(
+        match open_with_settings(&repo, &found.commit, overrides, head) {
+            Ok(b) => Base::Inferred(b, found),
+            Err(_) => Base::None,
+        },
+    )
 }
 
 /// Whether ownership rules come from the base tree (GitHub's rule for pull requests) or
@@ -116,7 +198,7 @@ pub fn evaluate(
             )
             .help(fetch_help(rev)),
         ),
-        Base::Present(b) => {
+        Base::Present(b) | Base::Inferred(b, _) => {
             let ids: Vec<String> = findings
                 .iter()
                 .filter(|f| f.kind == Kind::IntegrityMismatch)

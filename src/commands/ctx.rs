@@ -159,15 +159,6 @@ pub fn verdict_code(findings: &[Finding]) -> u8 {
     }
 }
 
-/// The base of explanations: `--base`, else a pull request's base inside Actions.
-pub fn base_rev(ctx: &Ctx<'_>) -> Option<String> {
-    ctx.cli.base.clone().or_else(|| {
-        actions_env::in_actions()
-            .then(actions_env::change_base_sha)
-            .flatten()
-    })
-}
-
 /// Where the default report goes: `$RUNNER_TEMP`, or the system temp dir outside Actions.
 pub fn report_dir() -> PathBuf {
     std::env::var_os("RUNNER_TEMP")

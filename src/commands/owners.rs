@@ -16,7 +16,12 @@ use crate::tree::git::Selector;
 /// `--base`, CODEOWNERS comes from the base tree, as GitHub reads it for a pull request.
 pub fn run(ctx: &mut Ctx<'_>, paths: &[String]) -> Result<u8> {
     let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
-    let base = pipeline::open_base(ctx.cli.base.as_deref(), &ctx.overrides()?, &settings)?;
+    let base = pipeline::open_base(
+        ctx.cli.base.as_deref(),
+        pipeline::Named::ByUser,
+        &ctx.overrides()?,
+        &settings,
+    )?;
     let file = {
         let (from, _) = match &base {
             pipeline::Base::Present(b) => (&b.0, &b.1),

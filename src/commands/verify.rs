@@ -13,7 +13,7 @@ use crate::github::api;
 use crate::github::approvals;
 use crate::github::checkrun;
 use crate::report::{github, human, json, sarif};
-use crate::tree::git::Selector;
+use crate::tree::git::{self, Selector};
 use crate::write_path;
 
 pub fn run(
@@ -25,10 +25,27 @@ pub fn run(
 ) -> Result<u8> {
     let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
     let options = InventoryOptions { read_only };
-    // Approvals compare with the pull request's base even outside Actions.
-    let base_rev =
-        base_rev(ctx).or_else(|| check_approvals.then(actions_env::change_base_sha).flatten());
-    let base = pipeline::open_base(base_rev.as_deref(), &ctx.overrides()?, &settings)?;
+    let overrides = ctx.overrides()?;
+    // `--base`; else a pull request's base inside Actions (approvals compare with it
+    // even outside); else the merge base with the upstream, which only explains.
+    let from_environment = (actions_env::in_actions() || check_approvals)
+        .then(actions_env::change_base_sha)
+        .flatten();
+    let base = match (&ctx.cli.base, from_environment) {
+        (Some(rev), _) => {
+            pipeline::open_base(Some(rev), pipeline::Named::ByUser, &overrides, &settings)?
+        }
+        (None, Some(rev)) => pipeline::open_base(
+            Some(&rev),
+            pipeline::Named::ByEnvironment,
+            &overrides,
+            &settings,
+        )?,
+        (None, None) => {
+            let branch = git::base::branch_of(&snap.local_repo(), ctx.cli.source.rev.as_deref());
+            pipeline::inferred_base(&snap, branch.as_deref(), None, &overrides, &settings)?
+        }
+    };
     let (inv, mut findings) = pipeline::evaluate(
         &snap,
         &settings,
@@ -52,6 +69,37 @@ pub fn run(
     }
     let style = ctx.style();
     let format = ctx.verify_format();
+    let base_json = match &base {
+        pipeline::Base::Present(b) => Some(json::BaseJson {
+            commit: &b.0.source,
+            chosen: "given",
+            merge_base_with: None,
+            why: None,
+        }),
+        pipeline::Base::Inferred(b, found) => Some(json::BaseJson {
+            commit: &b.0.source,
+            chosen: "inferred",
+            merge_base_with: Some(&found.with),
+            why: Some(&found.why),
+        }),
+        _ => None,
+    };
+    // A base nobody asked for is named where it explains something.
+    if let pipeline::Base::Inferred(_, found) = &base
+        && format != Format::Json
+        && !ctx.cli.quiet
+        && findings
+            .iter()
+            .any(|f| f.kind == crate::checks::findings::Kind::IntegrityMismatch)
+    {
+        let _ = writeln!(
+            ctx.err,
+            "note: changes are explained against {}, the merge base with {} ({}); `--base REV` chooses another",
+            crate::escape::short_id(&found.commit),
+            crate::escape::shown(&found.with),
+            crate::escape::shown(&found.why)
+        );
+    }
     let verdict = human::Verdict {
         command: "verify",
         source: &inv.source,
@@ -74,7 +122,7 @@ pub fn run(
                 path,
             )?;
             let mut bytes = Vec::new();
-            json::verify(&mut bytes, &inv, &findings).map_err(io_out)?;
+            json::verify(&mut bytes, &inv, &findings, base_json.as_ref()).map_err(io_out)?;
             crate::atomic::write_atomic(path, &bytes).map_err(|source| Error::Io {
                 path: path.to_path_buf(),
                 source,
@@ -83,12 +131,12 @@ pub fn run(
         }
         (None, Format::Github) => {
             let mut bytes = Vec::new();
-            json::verify(&mut bytes, &inv, &findings).map_err(io_out)?;
+            json::verify(&mut bytes, &inv, &findings, base_json.as_ref()).map_err(io_out)?;
             Some(write_path::fresh_report(&report_dir(), &bytes)?)
         }
     };
     match format {
-        Format::Json => json::verify(ctx.out, &inv, &findings),
+        Format::Json => json::verify(ctx.out, &inv, &findings, base_json.as_ref()),
         Format::Sarif => sarif::write(ctx.out, &findings),
         Format::Human => human::report(ctx.out, &findings, &verdict, style, ctx.cli.quiet),
         Format::Github => {

@@ -128,7 +128,7 @@ pub fn check(snap: &Snapshot, settings: &Settings, base: &Base, env: &PrEnv) -> 
             (changed, required)
         }
         // Without the base nothing can be compared: the approval is required.
-        Base::None | Base::Unavailable(_) => {
+        Base::None | Base::Unavailable(_) | Base::Inferred(..) => {
             let mut required = settings.config.required_owners.clone();
             if required.is_empty() {
                 let repo = snap.local_repo();

@@ -48,11 +48,30 @@ pub fn write(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
     writeln!(out)
 }
 
-pub fn verify(out: &mut dyn Write, inv: &Inventory, findings: &[Finding]) -> io::Result<()> {
+/// The base that changes were explained against, and, when plugin-lock chose it, why.
+#[derive(Serialize)]
+pub struct BaseJson<'a> {
+    pub commit: &'a str,
+    /// `given` (`--base`, a pull request's base) or `inferred` (a merge base).
+    pub chosen: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merge_base_with: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<&'a str>,
+}
+
+pub fn verify(
+    out: &mut dyn Write,
+    inv: &Inventory,
+    findings: &[Finding],
+    base: Option<&BaseJson<'_>>,
+) -> io::Result<()> {
     #[derive(Serialize)]
     struct Doc<'a> {
         source: &'a str,
         verdict: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        base: Option<&'a BaseJson<'a>>,
         findings: Vec<FindingJson<'a>>,
         plugins: Vec<PluginJson<'a>>,
     }
@@ -62,6 +81,7 @@ pub fn verify(out: &mut dyn Write, inv: &Inventory, findings: &[Finding]) -> io:
         &Doc {
             source: &inv.source,
             verdict: if failed { "fail" } else { "pass" },
+            base,
             findings: findings.iter().map(FindingJson::new).collect(),
             plugins: inv.plugins.iter().map(PluginJson::new).collect(),
         },

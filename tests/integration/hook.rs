@@ -474,3 +474,21 @@ fn hook_commands_refuse_tree_flags_and_sarif() {
     );
     assert_eq!(code(&out), 2);
 }
+
+#[test]
+fn a_new_branch_is_explained_against_the_remotes_default_branch() {
+    let p = Pushing::new();
+    let out = p.push(&["-q", "origin", "main"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    p.repo.git(&["fetch", "-q", "origin"]);
+    p.repo.git(&["remote", "set-head", "origin", "main"]);
+    let fork = p.repo.git(&["rev-parse", "HEAD"]);
+    p.repo.git(&["switch", "-q", "-c", "fresh"]);
+    p.tamper("tampered on a new branch");
+    let out = p.push(&["origin", "fresh"]);
+    let err = stderr(&out);
+    assert_ne!(code(&out), 0, "{err}");
+    assert_eq!(p.remote_ref("refs/heads/fresh"), None);
+    assert!(err.contains("modified: plugins/alpha/src/main.py"), "{err}");
+    assert!(err.contains(&fork[..12]), "{err}");
+}

@@ -10,6 +10,7 @@ mod cache;
 mod changes;
 mod checkrun;
 mod crlf;
+mod default_base;
 mod github;
 mod github_api;
 mod hook;

@@ -91,7 +91,12 @@ fn an_unreachable_promisor_remote_fails_fast_with_the_path() {
     let gone = clone.parent().unwrap().join("gone.git");
     git_in(
         &clone,
-        &["remote", "set-url", "origin", &format!("file://{}", gone.display())],
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            &format!("file://{}", gone.display()),
+        ],
     );
     let run = run_bounded(&clone, &["verify", "--rev", "HEAD"], &[]);
     run.assert_within_bounds("verify with the remote gone");
@@ -108,11 +113,7 @@ fn a_base_without_its_blobs_is_a_warning_and_the_verdict_stands() {
     // actions/checkout with `filter: blob:none`: the checked-out commit's blobs only.
     let (_keep, clone) = blobless_clone(&origin, true);
     assert!(missing(&clone, "HEAD~1") > 0);
-    let (exit, doc) = verify_json(
-        &clone,
-        &["--base", "HEAD~1"],
-        &[("GIT_NO_LAZY_FETCH", "1")],
-    );
+    let (exit, doc) = verify_json(&clone, &["--base", "HEAD~1"], &[("GIT_NO_LAZY_FETCH", "1")]);
     assert_eq!(exit, 4, "{doc:#}");
     let mismatch = of_kind(&doc, "integrity_mismatch");
     assert_eq!(mismatch.len(), 1, "{doc:#}");

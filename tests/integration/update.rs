@@ -177,10 +177,16 @@ fn check_lists_changes_exits_4_and_writes_nothing() {
         "{text}"
     );
     assert!(
-        text.contains(&format!("  - beta   {}\n", &old["beta"].as_str().unwrap()[..12])),
+        text.contains(&format!(
+            "  - beta   {}\n",
+            &old["beta"].as_str().unwrap()[..12]
+        )),
         "{text}"
     );
-    assert!(text.contains(&format!("  + gamma  {}\n", &gamma[..12])), "{text}");
+    assert!(
+        text.contains(&format!("  + gamma  {}\n", &gamma[..12])),
+        "{text}"
+    );
     assert!(
         text.contains("out of date (3 entries would change: 1 changed, 1 added, 1 removed)"),
         "{text}"

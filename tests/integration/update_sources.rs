@@ -39,17 +39,28 @@ fn the_untracked_file_trap_is_caught_and_tracked_gives_the_commits_lock() {
     repo.git(&["commit", "-qam", "edit"]);
     let out = repo.run(&["verify"]);
     assert_eq!(code(&out), 4, "{}", stdout(&out));
-    assert!(stdout(&out).contains("integrity_mismatch"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("integrity_mismatch"),
+        "{}",
+        stdout(&out)
+    );
 
     // `--tracked` leaves the untracked file out: the lock matches the commit.
     let out = repo.run(&["update", "--tracked"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(!stderr(&out).contains("notes.tmp"), "{}", stderr(&out));
-    assert!(stdout(&out).contains("[source tracked]"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("[source tracked]"),
+        "{}",
+        stdout(&out)
+    );
     repo.git(&["commit", "-qam", "lock"]);
     let out = repo.run(&["verify"]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
-    assert!(repo.git(&["status", "--porcelain"]).contains("?? plugins/alpha/notes.tmp"));
+    assert!(
+        repo.git(&["status", "--porcelain"])
+            .contains("?? plugins/alpha/notes.tmp")
+    );
 }
 
 #[test]
@@ -128,7 +139,11 @@ fn update_from_another_branch_reports_against_the_work_trees_lock() {
         .collect();
     assert_eq!(
         changes,
-        [("alpha", "changed"), ("beta", "changed"), ("gamma", "added")]
+        [
+            ("alpha", "changed"),
+            ("beta", "changed"),
+            ("gamma", "added")
+        ]
     );
     // The work tree's lock is now `other`'s, as `git diff` shows.
     assert_ne!(repo.read(LOCK), before);
@@ -163,7 +178,10 @@ fn a_new_untracked_plugin_is_one_warning_and_many_files_are_counted() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let err = stderr(&out);
     assert_eq!(err.matches("plugins/gamma").count(), 2, "{err}"); // message and help
-    assert!(err.contains("warning: plugins/gamma/ is untracked"), "{err}");
+    assert!(
+        err.contains("warning: plugins/gamma/ is untracked"),
+        "{err}"
+    );
     assert!(err.contains("`git add plugins/gamma`"), "{err}");
     // 31 warnings: 20 shown whole, then a count; JSON has every one.
     assert!(err.contains("warning: 11 more file(s)"), "{err}");

@@ -485,7 +485,10 @@ fn a_passing_verify_says_so() {
     assert_eq!(code(&out), 0);
     let text = stdout(&out);
     assert!(text.contains("verify: ok 2 plugins match"), "{text}");
-    assert!(text.contains(&format!("[source {}]", &head[..12])), "{text}");
+    assert!(
+        text.contains(&format!("[source {}]", &head[..12])),
+        "{text}"
+    );
     assert!(!text.contains("error"), "{text}");
     let doc = json(&repo.run(&["verify", "--format", "json"]));
     assert_eq!(doc["verdict"], "pass");

@@ -118,7 +118,7 @@ fn verify_updates(
             Some(i) => Some(i),
             None if !has_tree(&repo, &u.local_id) => None,
             None => {
-                let index = verify_one(ctx, &repo, &overrides, u, &mut checks, &by_commit)
+                let index = verify_one(ctx, &repo, remote, &overrides, u, &mut checks, &by_commit)
                     .inspect_err(|_| {
                         let _ = writeln!(
                             ctx.err,
@@ -200,6 +200,7 @@ fn has_tree(repo: &gix::ThreadSafeRepository, id: &str) -> bool {
 fn verify_one(
     ctx: &Ctx<'_>,
     repo: &gix::ThreadSafeRepository,
+    remote: Option<&str>,
     overrides: &Overrides,
     u: &Update,
     checks: &mut Vec<Checked>,
@@ -214,14 +215,20 @@ fn verify_one(
         let mut reader = snap.reader(&local);
         integrity::settings(&mut reader, overrides)?
     };
-    // `--base` wins; else the remote's old id, when this repository has it. It only
-    // explains: ownership comes from the pushed tree (a CODEOWNERS change must be pushable).
-    let base = match ctx.cli.base.as_ref().or(u.remote_id.as_ref()) {
-        Some(rev) => match pipeline::open_base(Some(rev), overrides, &settings)? {
+    // `--base` wins; else the remote's old id, when this repository has it; else, for a
+    // new branch, the merge base with the remote's default branch. It only explains:
+    // ownership comes from the pushed tree (a CODEOWNERS change must be pushable).
+    let given = match (&ctx.cli.base, &u.remote_id) {
+        (Some(rev), _) => Some((rev, pipeline::Named::ByUser)),
+        (None, Some(rev)) => Some((rev, pipeline::Named::ByEnvironment)),
+        (None, None) => None,
+    };
+    let base = match given {
+        Some((rev, named)) => match pipeline::open_base(Some(rev), named, overrides, &settings)? {
             pipeline::Base::Unavailable(_) => pipeline::Base::None,
             base => base,
         },
-        None => pipeline::Base::None,
+        None => pipeline::inferred_base(&snap, None, remote, overrides, &settings)?,
     };
     let (inv, findings) = pipeline::evaluate(
         &snap,

@@ -124,9 +124,15 @@ mod tests {
         let old = map(&[("a", "1"), ("b", "2"), ("c", "3")]);
         let new = map(&[("a", "9"), ("c", "3"), ("d", "4")]);
         let diff = changes(&old, &new);
-        assert_eq!(counts(&diff, ""), "3 entries: 1 changed, 1 added, 1 removed");
+        assert_eq!(
+            counts(&diff, ""),
+            "3 entries: 1 changed, 1 added, 1 removed"
+        );
         let one = changes(&old, &map(&[("a", "1"), ("b", "2"), ("c", "4")]));
-        assert_eq!(counts(&one, " would change"), "1 entry would change: 1 changed");
+        assert_eq!(
+            counts(&one, " would change"),
+            "1 entry would change: 1 changed"
+        );
     }
 
     #[test]

@@ -24,7 +24,8 @@ use crate::write_path;
 
 pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool, tracked: bool) -> Result<u8> {
     let source_flags = &ctx.cli.source;
-    let no_source_flag = source_flags.rev.is_none() && !source_flags.index && !source_flags.worktree;
+    let no_source_flag =
+        source_flags.rev.is_none() && !source_flags.index && !source_flags.worktree;
     if tracked && (source_flags.rev.is_some() || source_flags.index) {
         return Err(Error::Usage(
             "--tracked hashes the work tree's tracked files; it does not combine with --rev or --index".into(),
@@ -361,7 +362,11 @@ fn print_warnings(ctx: &mut Ctx<'_>, warnings: &[worktree::Warning]) -> Result<(
         )
         .map_err(io_out)?;
     }
-    if let Some(rest) = warnings.len().checked_sub(SHOWN_WARNINGS).filter(|n| *n > 0) {
+    if let Some(rest) = warnings
+        .len()
+        .checked_sub(SHOWN_WARNINGS)
+        .filter(|n| *n > 0)
+    {
         writeln!(
             ctx.err,
             "warning: {rest} more file(s) in plugins are untracked or not staged (`git status` lists them; `--format json` names each)"

@@ -4,6 +4,7 @@
 //! A [`Snapshot`] is shared by all threads; each thread reads through its own
 //! [`Reader`](reader::Reader) (a thread-local gix handle and, for the work tree, its filter pipeline).
 
+pub mod base;
 pub mod entries;
 pub mod parallel;
 pub mod promisor;
@@ -121,7 +122,15 @@ impl Snapshot {
             "index" => "the index".to_owned(),
             "worktree" => "the work tree".to_owned(),
             "tracked" => "the work tree's tracked files".to_owned(),
-            id => format!("{} {}", if self.has_tree_ids() { "commit" } else { "tree" }, crate::escape::short_id(id)),
+            id => format!(
+                "{} {}",
+                if self.has_tree_ids() {
+                    "commit"
+                } else {
+                    "tree"
+                },
+                crate::escape::short_id(id)
+            ),
         }
     }
 
@@ -147,7 +156,10 @@ impl Snapshot {
             reader.walk(dir, node, &mut entries)?;
             for (_, entry) in &entries {
                 if let Some(id) = &entry.id
-                    && matches!(entry.kind, crate::tree::Kind::File | crate::tree::Kind::Link)
+                    && matches!(
+                        entry.kind,
+                        crate::tree::Kind::File | crate::tree::Kind::Link
+                    )
                 {
                     let id = gix::hash::oid::try_from_bytes(id.as_bytes())
                         .map_err(|e| Error::Internal(format!("object id {id}: {e}")))?
@@ -171,13 +183,19 @@ impl Snapshot {
 
     /// Asks the promisor remote for one missing object (once per object): `Ok` when it
     /// is in the repository now, else why not, as the hint of [`Error::MissingObject`].
-    pub(crate) fn fetch_one(&self, repo: &gix::Repository, id: ObjectId) -> std::result::Result<(), String> {
+    pub(crate) fn fetch_one(
+        &self,
+        repo: &gix::Repository,
+        id: ObjectId,
+    ) -> std::result::Result<(), String> {
         let Some(remote) = self.promisor.as_deref() else {
             return Err("the repository is incomplete (not a partial clone, so nothing can fetch it); check it with `git fsck`".into());
         };
         let refetch = "fetch every blob with `git fetch --refetch --no-filter` (or drop `filter: blob:none` from actions/checkout for this job)";
         if promisor::lazy_fetch_disabled() {
-            return Err(format!("this is a partial clone of `{remote}` and GIT_NO_LAZY_FETCH is set, so it was not fetched; unset it, or {refetch}"));
+            return Err(format!(
+                "this is a partial clone of `{remote}` and GIT_NO_LAZY_FETCH is set, so it was not fetched; unset it, or {refetch}"
+            ));
         }
         let mut fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
         let first = fetched.insert(id);
@@ -191,7 +209,9 @@ impl Snapshot {
             return Ok(());
         }
         Err(match tried {
-            Some(why) => format!("this is a partial clone and asking `{remote}` for it failed ({why}); {refetch}"),
+            Some(why) => format!(
+                "this is a partial clone and asking `{remote}` for it failed ({why}); {refetch}"
+            ),
             None => format!("this is a partial clone and `{remote}` did not send it; {refetch}"),
         })
     }
