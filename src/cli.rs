@@ -232,6 +232,10 @@ pub enum HookAction {
         /// Replace a pre-push hook that plugin-lock did not write.
         #[arg(long)]
         force: bool,
+        /// Also set up `plugin-lock merge-driver` for the lock: a line in
+        /// `.gitattributes` (commit it) and the driver in `.git/config`.
+        #[arg(long)]
+        merge_driver: bool,
     },
     /// Remove the pre-push hook that `hook install` wrote.
     Uninstall {

@@ -492,3 +492,60 @@ fn a_new_branch_is_explained_against_the_remotes_default_branch() {
     assert!(err.contains("modified: plugins/alpha/src/main.py"), "{err}");
     assert!(err.contains(&fork[..12]), "{err}");
 }
+
+#[test]
+fn install_merge_driver_sets_it_up_once_and_a_real_merge_uses_it() {
+    let repo = two_plugins();
+    let out = with_bin(repo.path(), &["hook", "install", "--merge-driver"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "added `/plugins/PLUGINS.lock merge=plugin-lock` to .gitattributes (commit it)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("set merge.plugin-lock.driver"), "{text}");
+    assert_eq!(
+        String::from_utf8(repo.read(".gitattributes")).unwrap(),
+        "/plugins/PLUGINS.lock merge=plugin-lock\n"
+    );
+    assert_eq!(
+        repo.git(&["config", "merge.plugin-lock.driver"]),
+        "plugin-lock merge-driver %O %A %B %P"
+    );
+    // Idempotent: nothing is added twice.
+    let out = with_bin(repo.path(), &["hook", "install", "--merge-driver"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("names the driver already"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        repo.read(".gitattributes")
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count(),
+        1
+    );
+    repo.commit("the lock's merge driver");
+
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    repo.write("plugins/alpha/src/main.py", "print('topic')\n");
+    repo.update_lock();
+    repo.commit("topic: alpha");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("plugins/beta/notes.txt", "beta, edited on main\n");
+    repo.update_lock();
+    repo.commit("main: beta");
+    let path = path_with_bin();
+    let merge = git_env(
+        repo.path(),
+        &["merge", "-q", "--no-edit", "topic"],
+        &[("PATH", &path)],
+    );
+    assert!(merge.status.success(), "{}", stderr(&merge));
+    let (exit, doc) = verify_json(repo.path(), &[], &[]);
+    assert_eq!(exit, 0, "{doc:#}");
+}

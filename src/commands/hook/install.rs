@@ -5,11 +5,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::checks::integrity;
 use crate::cli::Format;
 use crate::commands::ctx::{Ctx, io_out};
+use crate::commands::hook::merge_setup;
 use crate::error::{Error, Result, exit};
 use crate::report::json;
-use crate::tree::git;
+use crate::tree::git::{self, Selector, Snapshot};
 
 /// The hook that `hook install` writes: the vendored `hooks/pre-push`, byte for byte.
 const SCRIPT: &str = include_str!("../../../hooks/pre-push");
@@ -167,17 +169,31 @@ fn report_file(
     action: &str,
     text: &str,
 ) -> Result<()> {
+    report_with(ctx, json_out, path, action, text, None)
+}
+
+fn report_with(
+    ctx: &mut Ctx<'_>,
+    json_out: bool,
+    path: &Path,
+    action: &str,
+    text: &str,
+    merge_driver: Option<&merge_setup::Setup>,
+) -> Result<()> {
     if json_out {
         #[derive(Serialize)]
         struct Doc<'a> {
             hook: String,
             action: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            merge_driver: Option<&'a merge_setup::Setup>,
         }
         json::write(
             ctx.out,
             &Doc {
                 hook: path.display().to_string(),
                 action,
+                merge_driver,
             },
         )
         .map_err(io_out)
@@ -188,18 +204,45 @@ fn report_file(
     }
 }
 
-pub fn install(ctx: &mut Ctx<'_>, force: bool) -> Result<u8> {
+/// The merge driver's setup, for `hook install --merge-driver`: the lock's path comes
+/// from the work tree's configuration (the one the next commit will hold).
+fn merge_driver_setup(ctx: &Ctx<'_>) -> Result<merge_setup::Setup> {
+    let snap = Snapshot::open(git::open_repo()?, &Selector::Worktree)?;
+    let workdir = snap.workdir.clone().ok_or_else(|| {
+        Error::Usage("--merge-driver needs a work tree for .gitattributes".into())
+    })?;
+    let settings = {
+        let repo = snap.local_repo();
+        let mut reader = snap.reader(&repo);
+        integrity::settings(&mut reader, &ctx.overrides()?)?
+    };
+    merge_setup::set_up(&workdir, &settings.config.lock)
+}
+
+fn merge_driver_text(setup: &merge_setup::Setup) -> String {
+    let attributes = match setup.attributes {
+        "added" => format!(
+            "added `{}` to .gitattributes (commit it)",
+            crate::escape::shown(&setup.line)
+        ),
+        _ => ".gitattributes names the driver already".to_owned(),
+    };
+    let config = match setup.config {
+        "set" => "set merge.plugin-lock.driver in .git/config (each clone sets it once)",
+        _ => "merge.plugin-lock.driver is set already",
+    };
+    format!("hook install: merge driver: {attributes}; {config}")
+}
+
+pub fn install(ctx: &mut Ctx<'_>, force: bool, merge_driver: bool) -> Result<u8> {
     let json_out = plain_json(ctx)?;
     let dir = hooks_dir()?;
     let path = dir.join("pre-push");
     let script = script();
+    // A hook that is kept stops everything before the merge driver is touched.
     let action = match existing_hook(&path)? {
         None => "installed",
-        Some(bytes) if bytes == script.as_bytes() && is_executable(&path) => {
-            let text = format!("hook install: {} is installed already", shown_path(&path));
-            report_file(ctx, json_out, &path, "unchanged", &text)?;
-            return Ok(exit::OK);
-        }
+        Some(bytes) if bytes == script.as_bytes() && is_executable(&path) => "unchanged",
         Some(bytes) if is_ours(&bytes) => "updated",
         Some(_) if force => "replaced",
         Some(_) => {
@@ -209,22 +252,36 @@ pub fn install(ctx: &mut Ctx<'_>, force: bool) -> Result<u8> {
             )));
         }
     };
-    std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
-        path: dir.clone(),
-        source,
-    })?;
-    crate::atomic::write_atomic(&path, script.as_bytes())
-        .and_then(|()| make_executable(&path))
-        .map_err(|source| Error::Io {
-            path: path.clone(),
+    if action != "unchanged" {
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+            path: dir.clone(),
             source,
         })?;
-    let text = format!(
-        "hook install: {action} {}\n  `git push` now verifies every pushed branch and tag; `plugin-lock hook uninstall` removes the hook",
-        shown_path(&path)
-    );
-    report_file(ctx, json_out, &path, action, &text)?;
-    if !on_path() {
+        crate::atomic::write_atomic(&path, script.as_bytes())
+            .and_then(|()| make_executable(&path))
+            .map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+    }
+    let setup = if merge_driver {
+        Some(merge_driver_setup(ctx)?)
+    } else {
+        None
+    };
+    let mut text = if action == "unchanged" {
+        format!("hook install: {} is installed already", shown_path(&path))
+    } else {
+        format!(
+            "hook install: {action} {}\n  `git push` now verifies every pushed branch and tag; `plugin-lock hook uninstall` removes the hook",
+            shown_path(&path)
+        )
+    };
+    if let Some(setup) = &setup {
+        text = format!("{text}\n{}", merge_driver_text(setup));
+    }
+    report_with(ctx, json_out, &path, action, &text, setup.as_ref())?;
+    if action != "unchanged" && !on_path() {
         writeln!(
             ctx.err,
             "hook install: note: plugin-lock is not on PATH, so the hook stops every push until it is (`cargo install --locked --path .` in plugin-lock's repository)"

@@ -8,6 +8,7 @@
 //! in the repository — its mismatches are explained against that old id.
 
 pub mod install;
+pub mod merge_setup;
 pub mod protocol;
 pub mod push;
 pub mod render;
@@ -28,7 +29,10 @@ pub fn run(ctx: &mut Ctx<'_>, action: &HookAction) -> Result<u8> {
     match action {
         HookAction::PrePush { remote, url } => pre_push(ctx, remote.as_deref(), url.as_deref()),
         HookAction::PreCommitFramework => pre_commit_framework(ctx),
-        HookAction::Install { force } => install(ctx, *force),
+        HookAction::Install {
+            force,
+            merge_driver,
+        } => install(ctx, *force, *merge_driver),
         HookAction::Uninstall { force } => uninstall(ctx, *force),
     }
 }
