@@ -281,6 +281,10 @@ fn a_base_beyond_a_shallow_clone_is_unavailable() {
     let f = finding(&doc, "integrity_mismatch");
     assert_eq!(f["plugin"], "alpha");
     assert!(f.get("changes").is_none(), "{f:#}");
+    // Ancestry past the shallow boundary is a commit the clone lacks, not a typo.
+    let (status, doc) = verify_json(&clone, &["--base", "HEAD~1"], &[]);
+    assert_eq!(status, 4, "{doc:#}");
+    assert_eq!(finding(&doc, "base_unavailable")["severity"], "warning");
 
     // The same base in the full repository explains the change.
     let (status, doc) = verify_json(origin.path(), &["--base", &base], &[]);

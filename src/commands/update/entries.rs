@@ -128,7 +128,8 @@ mod tests {
             counts(&diff, ""),
             "3 entries: 1 changed, 1 added, 1 removed"
         );
-        let one = changes(&old, &map(&[("a", "1"), ("b", "2"), ("c", "4")]));
+        let edited = map(&[("a", "1"), ("b", "2"), ("c", "4")]);
+        let one = changes(&old, &edited);
         assert_eq!(
             counts(&one, " would change"),
             "1 entry would change: 1 changed"
