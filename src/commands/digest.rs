@@ -41,6 +41,7 @@ pub fn run(ctx: &mut Ctx<'_>, dirs: &[String], explain: bool) -> Result<u8> {
         read_only: false,
         contents: false,
     };
+    snap.prefetch(targets.iter().map(|(path, node)| (BStr::new(path), node)))?;
     let outcomes = snap.par_map(&targets, |reader, (path, node), buf| {
         digest::plugin(reader, BStr::new(path), node, &options, buf)
     })?;

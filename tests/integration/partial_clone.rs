@@ -135,3 +135,15 @@ fn a_base_without_its_blobs_is_a_warning_and_the_verdict_stands() {
         "{doc:#}"
     );
 }
+
+#[test]
+fn a_plugin_that_is_a_link_is_judged_in_a_blobless_clone_as_in_a_full_one() {
+    let origin = two_plugins();
+    std::os::unix::fs::symlink("alpha", origin.path().join("plugins/linked")).unwrap();
+    origin.commit("a plugin directory that is a link");
+    let (want, full) = verify_json(origin.path(), &["--rev", "HEAD"], &[]);
+    let (_keep, clone) = blobless_clone(&origin, false);
+    let (got, partial) = verify_json(&clone, &["--rev", "HEAD"], &[]);
+    assert_eq!(got, want, "{partial:#}");
+    assert_eq!(findings(&partial), findings(&full));
+}

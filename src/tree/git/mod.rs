@@ -152,8 +152,15 @@ impl Snapshot {
         let mut missing: Vec<ObjectId> = Vec::new();
         let mut entries = Vec::new();
         for (dir, node) in dirs {
+            // A plugin that is a link or a submodule has no tree to list; a walk that
+            // fails (a tree bomb, a missing tree) is for the digest to report.
+            if node.kind != crate::tree::Kind::Dir {
+                continue;
+            }
             entries.clear();
-            reader.walk(dir, node, &mut entries)?;
+            if reader.walk(dir, node, &mut entries).is_err() {
+                continue;
+            }
             for (_, entry) in &entries {
                 if let Some(id) = &entry.id
                     && matches!(
