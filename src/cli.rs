@@ -144,6 +144,10 @@ pub enum Command {
         /// GITHUB_REPOSITORY and a pull request event in GITHUB_EVENT_PATH).
         #[arg(long)]
         check_approvals: bool,
+        /// Print how many findings there are of each kind and severity instead of each
+        /// finding (human or json), as `ruff --statistics` does.
+        #[arg(long)]
+        statistics: bool,
     },
     /// Recompute the lock and write it canonically and atomically (default source: the work tree).
     Update {

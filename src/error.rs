@@ -61,6 +61,23 @@ pub enum Error {
 }
 
 impl Error {
+    /// The file (repository-relative), line and column the error is about, when it has
+    /// one: where an annotation can point.
+    pub fn location(&self) -> Option<(String, u32, Option<u32>)> {
+        match self {
+            Error::Config {
+                file, line, column, ..
+            } => Some((file.clone(), *line, Some(*column))),
+            Error::MissingObject { path, .. } | Error::BlobTooLarge { path, .. } => {
+                Some((path.clone(), 1, None))
+            }
+            Error::Io { path, .. } if path.is_relative() && !path.as_os_str().is_empty() => {
+                Some((path.to_string_lossy().replace('\\', "/"), 1, None))
+            }
+            _ => None,
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Internal(_) => exit::INTERNAL,

@@ -183,6 +183,8 @@ pub fn annotate(
             "lock_changed".into(),
             serde_json::Value::Bool(x.lock_changed),
         );
+        f.fields
+            .insert("base".into(), serde_json::Value::String(base.to_owned()));
         let what = if x.lock_changed {
             format!("the lock was updated since {short} but does not match the files")
         } else {

@@ -146,6 +146,50 @@ kinds! {
         "Fetch the base revision (`fetch-depth: 0` in actions/checkout, or `git fetch --depth=1 origin <sha>`); in a pull request it is an error that `severity:` cannot lower.";
 }
 
+/// Where a kind is documented: `docs/findings.md` in the repository named by
+/// Cargo.toml, at the kind's anchor.
+pub fn help_uri(kind: Kind) -> String {
+    format!(
+        "{}/blob/main/docs/findings.md#{}",
+        env!("CARGO_PKG_REPOSITORY"),
+        kind.as_str()
+    )
+}
+
+impl Kind {
+    /// Which findings get the few places a report has (GitHub shows 10 annotations per
+    /// severity): the integrity contract first, then ownership, then the plugins' own
+    /// files (manifests, bytecode), then the rest. Lower comes first.
+    pub fn priority(self) -> u8 {
+        use Kind::*;
+        match self {
+            IntegrityMismatch
+            | UnlockedPlugin
+            | MissingPluginDirectory
+            | SymlinkEscape
+            | SymlinkLoop
+            | DanglingSymlink
+            | UnsupportedEntry
+            | UnsupportedPath
+            | LockMalformed
+            | LockConflict
+            | LockMissing => 0,
+            CodeownersMissing
+            | CodeownersSyntax
+            | CodeownersDuplicatePattern
+            | CodeownersShadowedRule
+            | CodeownersMultipleFiles
+            | LockNotOwned
+            | PluginNotOwned
+            | LockOwnershipChanged
+            | ApprovalMissing
+            | ApprovalUnverifiable => 1,
+            MissingManifest | SchemaViolation | BytecodeCommitted => 2,
+            LockNotCanonical | BaseUnavailable => 3,
+        }
+    }
+}
+
 /// One finding. `message` says what happened and what to do.
 #[derive(Debug, Clone)]
 pub struct Finding {
@@ -305,6 +349,34 @@ pub fn sort(findings: &mut [Finding]) {
     });
 }
 
+/// Findings per kind and severity, the most important kinds first ([`Kind::priority`]).
+pub fn statistics(findings: &[Finding]) -> Vec<(Kind, Severity, usize)> {
+    let mut counts: BTreeMap<(u8, Kind, Severity), usize> = BTreeMap::new();
+    for f in findings {
+        *counts
+            .entry((f.kind.priority(), f.kind, f.severity))
+            .or_default() += 1;
+    }
+    counts.into_iter().map(|((_, k, s), n)| (k, s, n)).collect()
+}
+
 pub fn count(findings: &[Finding], severity: Severity) -> usize {
     findings.iter().filter(|f| f.severity == severity).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_integrity_contract_comes_first_and_only_it() {
+        for kind in Kind::ALL {
+            assert_eq!(
+                kind.is_contract(),
+                kind.priority() == 0,
+                "{}",
+                kind.as_str()
+            );
+        }
+    }
 }

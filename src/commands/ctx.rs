@@ -64,7 +64,10 @@ impl Ctx<'_> {
                 std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal
             }
         };
-        human::Style { color }
+        human::Style {
+            color,
+            verbose: self.cli.verbose,
+        }
     }
 
     pub fn selector(&self, default: Selector) -> Result<Selector> {

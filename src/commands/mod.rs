@@ -126,11 +126,24 @@ pub fn execute(cli: &Cli, streams: Streams) -> u8 {
     if let Some(bytes) = cli.max_blob_size {
         blob::set_max_blob_size(bytes);
     }
-    let result = run(&mut Ctx {
+    let mut ctx = Ctx {
         cli,
         out: &mut out,
         err: &mut err,
-    });
+    };
+    let result = run(&mut ctx);
+    // Under `--format github` a run that stops says so where people look, too.
+    if let (Err(e), Some(command)) = (&result, github_command(&ctx))
+        && !matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+    {
+        let location = e.location();
+        let _ = crate::report::github::run_error(
+            ctx.out,
+            command,
+            &escape::shown_text(&e.to_string()),
+            location.as_ref().map(|(p, l, c)| (p.as_str(), *l, *c)),
+        );
+    }
     let flushed = out.finish();
     if cli.verbose
         && let Some(note) = cache::note()
@@ -161,6 +174,14 @@ pub fn execute(cli: &Cli, streams: Streams) -> u8 {
     }
 }
 
+/// The command's name when it reports in GitHub's format: `verify`, with `--format
+/// github` or inside Actions by default.
+fn github_command(ctx: &Ctx<'_>) -> Option<&'static str> {
+    (matches!(ctx.cli.command, Command::Verify { .. })
+        && ctx.verify_format() == crate::cli::Format::Github)
+        .then_some("verify")
+}
+
 /// Runs one command, writing to the writers in `ctx`.
 pub fn run(ctx: &mut Ctx<'_>) -> Result<u8> {
     match &ctx.cli.command {
@@ -176,12 +197,16 @@ pub fn run(ctx: &mut Ctx<'_>) -> Result<u8> {
             bench_read_only,
             check_run,
             check_approvals,
+            statistics,
         } => verify::run(
             ctx,
             report.as_deref(),
-            *bench_read_only,
-            *check_run,
-            *check_approvals,
+            verify::Options {
+                read_only: *bench_read_only,
+                check_run: *check_run,
+                check_approvals: *check_approvals,
+                statistics: *statistics,
+            },
         ),
         Command::List => list::run(ctx),
         Command::Owners { paths } => owners::run(ctx, paths),

@@ -16,13 +16,26 @@ use crate::report::{github, human, json, sarif};
 use crate::tree::git::{self, Selector};
 use crate::write_path;
 
-pub fn run(
-    ctx: &mut Ctx<'_>,
-    report: Option<&Path>,
-    read_only: bool,
-    check_run: bool,
-    check_approvals: bool,
-) -> Result<u8> {
+/// `verify`'s flags beyond the tree and the format.
+pub struct Options {
+    pub read_only: bool,
+    pub check_run: bool,
+    pub check_approvals: bool,
+    pub statistics: bool,
+}
+
+pub fn run(ctx: &mut Ctx<'_>, report: Option<&Path>, options: Options) -> Result<u8> {
+    let Options {
+        read_only,
+        check_run,
+        check_approvals,
+        statistics,
+    } = options;
+    if statistics && matches!(ctx.verify_format(), Format::Github | Format::Sarif) {
+        return Err(Error::Usage(
+            "--statistics prints human or json; github and sarif report each finding".into(),
+        ));
+    }
     let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
     let options = InventoryOptions { read_only };
     let overrides = ctx.overrides()?;
@@ -136,6 +149,8 @@ pub fn run(
         }
     };
     match format {
+        Format::Json if statistics => json::statistics(ctx.out, &inv, &findings),
+        Format::Human if statistics => human::statistics(ctx.out, &findings, &verdict, style),
         Format::Json => json::verify(ctx.out, &inv, &findings, base_json.as_ref()),
         Format::Sarif => sarif::write(ctx.out, &findings),
         Format::Human => human::report(ctx.out, &findings, &verdict, style, ctx.cli.quiet),
@@ -146,7 +161,10 @@ pub fn run(
                     out,
                     &findings,
                     &verdict,
-                    human::Style { color: false },
+                    human::Style {
+                        color: false,
+                        verbose: ctx.cli.verbose,
+                    },
                     ctx.cli.quiet,
                 )
             })

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::checks::findings::{Finding, Kind, Severity, count};
+use crate::checks::findings::{Finding, Severity, count};
 use crate::checks::integrity::{Inventory, Status};
 use crate::escape::{self, md_code as code, md_text as cell, shown};
 
@@ -25,8 +25,16 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-fn command(f: &Finding) -> String {
-    let level = match f.severity {
+/// One workflow command: `::error file=…,line=…,col=…,title=…::message`.
+fn workflow_command(
+    severity: Severity,
+    path: &str,
+    line: u32,
+    column: Option<u32>,
+    title: &str,
+    message: &str,
+) -> String {
+    let level = match severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
@@ -35,43 +43,112 @@ fn command(f: &Finding) -> String {
     // does, so the runner reads back exactly that.
     let mut props = format!(
         "file={},line={}",
-        escape_property(&escape::annotation_path(&f.path)),
-        f.line
+        escape_property(&escape::annotation_path(path)),
+        line
     );
-    if let Some(col) = f.column {
+    if let Some(col) = column {
         let _ = write!(props, ",col={col}");
     }
-    let title = match &f.plugin {
-        Some(id) => format!("{} ({})", f.kind.as_str(), shown(id)),
-        None => f.kind.as_str().to_owned(),
-    };
-    let _ = write!(props, ",title={}", escape_property(&title));
+    let _ = write!(props, ",title={}", escape_property(title));
     format!(
         "::{level} {props}::{}",
-        escape_data(&escape::terminal(&crate::report::message(f)))
+        escape_data(&escape::terminal(message))
     )
 }
 
-/// Errors first, at most [`MAX_PER_SEVERITY`] of each severity, then one notice for the
-/// rest that points at the job summary.
+fn title(f: &Finding) -> String {
+    match &f.plugin {
+        Some(id) => format!("{} ({})", f.kind.as_str(), shown(id)),
+        None => f.kind.as_str().to_owned(),
+    }
+}
+
+/// The files an explained `integrity_mismatch` names that exist in the verified tree
+/// (added or modified since the base): where a reviewer's diff shows the change.
+pub fn changed_files(f: &Finding) -> Vec<(&str, &str)> {
+    let Some(serde_json::Value::Array(changes)) = f.fields.get("changes") else {
+        return Vec::new();
+    };
+    changes
+        .iter()
+        .filter_map(|c| Some((c.get("path")?.as_str()?, c.get("change")?.as_str()?)))
+        .collect()
+}
+
+/// A finding's annotations: its own, and for an explained mismatch one at line 1 of
+/// every changed file that the verified tree holds, so the pull request's *Files
+/// changed* view shows it inline.
+fn commands_of(f: &Finding) -> Vec<String> {
+    let mut out = vec![workflow_command(
+        f.severity,
+        &f.path,
+        f.line,
+        f.column,
+        &title(f),
+        &crate::report::message(f),
+    )];
+    let base = f
+        .fields
+        .get("base")
+        .and_then(|b| b.as_str())
+        .map(escape::short_id)
+        .unwrap_or("the base");
+    let lock_changed = f.fields.get("lock_changed").and_then(|v| v.as_bool());
+    let id = f.plugin.as_deref().map(shown).unwrap_or_default();
+    for (path, change) in changed_files(f) {
+        if change == "removed" {
+            continue;
+        }
+        let message = match lock_changed {
+            Some(true) => format!(
+                "{change} since {base}; the lock entry for `{id}` was updated but does not match"
+            ),
+            _ => format!("{change} since {base}; the lock entry for `{id}` was not updated"),
+        };
+        out.push(workflow_command(
+            f.severity,
+            path,
+            1,
+            None,
+            &title(f),
+            &message,
+        ));
+    }
+    out
+}
+
+/// The annotations, most important first within each severity (errors first): the
+/// integrity contract, ownership, the plugins' files, the rest ([`Kind::priority`]),
+/// then by path; at most [`MAX_PER_SEVERITY`] of each, then one notice that counts the
+/// rest by kind and points at the job summary.
 pub fn annotations(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
-    let mut hidden = 0;
+    let mut hidden: std::collections::BTreeMap<&str, usize> = Default::default();
     for severity in [Severity::Error, Severity::Warning] {
+        let mut ordered: Vec<&Finding> =
+            findings.iter().filter(|f| f.severity == severity).collect();
+        ordered.sort_by(|a, b| {
+            (a.kind.priority(), &a.path, a.line).cmp(&(b.kind.priority(), &b.path, b.line))
+        });
         let mut shown = 0;
-        for f in findings.iter().filter(|f| f.severity == severity) {
-            if shown < MAX_PER_SEVERITY {
-                escape::command(out, &command(f))?;
-                shown += 1;
-            } else {
-                hidden += 1;
+        for f in ordered {
+            for command in commands_of(f) {
+                if shown < MAX_PER_SEVERITY {
+                    escape::command(out, &command)?;
+                    shown += 1;
+                } else {
+                    *hidden.entry(f.kind.as_str()).or_default() += 1;
+                }
             }
         }
     }
-    if hidden > 0 {
+    if !hidden.is_empty() {
+        let total: usize = hidden.values().sum();
+        let kinds: Vec<String> = hidden.iter().map(|(k, n)| format!("{n} {k}")).collect();
         let notice = format!(
             "::notice title=plugin-lock::{}",
             escape_data(&format!(
-                "{hidden} more finding(s) are not shown as annotations (GitHub shows {MAX_PER_SEVERITY} per severity); the job summary lists all {}",
+                "{total} more annotation(s) not shown (GitHub shows {MAX_PER_SEVERITY} per severity): {}; the job summary lists all {} finding(s)",
+                kinds.join(", "),
                 findings.len()
             ))
         );
@@ -80,7 +157,15 @@ pub fn annotations(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> 
     Ok(())
 }
 
-/// The complete report as GitHub-flavoured Markdown, truncated visibly below 1 MiB.
+/// More `ok` plugins than this are counted, not listed.
+pub const MAX_OK_LISTED: usize = 200;
+/// Changed files listed under one finding in the summary.
+const MAX_FILES_LISTED: usize = 20;
+
+/// The report as GitHub-flavoured Markdown, in the order a reviewer reads it: the
+/// verdict and the counts per kind; the findings, errors first, each with the files
+/// that changed; the plugins that are not `ok` (12-digit digests); the `ok` ones
+/// collapsed, or only counted past [`MAX_OK_LISTED`]. Truncated visibly below 1 MiB.
 pub fn summary(inv: &Inventory, findings: &[Finding], command: &str) -> String {
     let errors = count(findings, Severity::Error);
     let warnings = count(findings, Severity::Warning);
@@ -96,57 +181,149 @@ pub fn summary(inv: &Inventory, findings: &[Finding], command: &str) -> String {
     );
     let mut body = String::new();
     if !findings.is_empty() {
-        let _ = writeln!(body, "### Findings\n");
-        let _ = writeln!(body, "| severity | kind | plugin | location | message |");
-        let _ = writeln!(body, "|---|---|---|---|---|");
-        for f in findings {
+        let _ = writeln!(body, "| kind | severity | count |");
+        let _ = writeln!(body, "|---|---|---|");
+        for (kind, severity, n) in crate::checks::findings::statistics(findings) {
             let _ = writeln!(
                 body,
-                "| {} | {} | {} | {} | {} |",
-                f.severity.as_str(),
-                code(f.kind.as_str()),
-                f.plugin.as_deref().map(code).unwrap_or_default(),
-                escape::md_location(&f.path, f.line),
-                cell(&crate::report::message(f))
+                "| [{}]({}) | {} | {n} |",
+                code(kind.as_str()),
+                crate::checks::findings::help_uri(kind),
+                severity.as_str()
             );
-        }
-        let mut kinds: Vec<Kind> = findings.iter().map(|f| f.kind).collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        let _ = writeln!(body, "\n### How to fix\n");
-        for kind in kinds {
-            let _ = writeln!(body, "- {}: {}", code(kind.as_str()), kind.fix());
         }
         body.push('\n');
     }
-    let _ = writeln!(body, "### Plugins\n");
-    let _ = writeln!(
-        body,
-        "| plugin | status | version | expected (lock) | actual |"
-    );
-    let _ = writeln!(body, "|---|---|---|---|---|");
-    let mut plugins: Vec<_> = inv.plugins.iter().collect();
-    // Problems first, so a truncated summary still shows them.
-    plugins.sort_by_key(|p| (p.status == Status::Ok, p.id.clone()));
-    for p in plugins {
-        let actual = match (&p.digest, &p.rejection) {
-            (Some(d), _) => code(d),
-            (None, Some(r)) => format!("rejected: {}", code(r.kind.as_str())),
-            (None, None) => String::new(),
-        };
+    for (severity, heading) in [(Severity::Error, "Errors"), (Severity::Warning, "Warnings")] {
+        let mut these: Vec<&Finding> = findings.iter().filter(|f| f.severity == severity).collect();
+        if these.is_empty() {
+            continue;
+        }
+        these.sort_by(|a, b| {
+            (a.kind.priority(), &a.path, a.line).cmp(&(b.kind.priority(), &b.path, b.line))
+        });
+        let _ = writeln!(body, "### {heading}\n");
+        for f in these {
+            let _ = writeln!(
+                body,
+                "- {}{} at {}: {}",
+                code(f.kind.as_str()),
+                f.plugin
+                    .as_deref()
+                    .map(|id| format!(" {}", code(id)))
+                    .unwrap_or_default(),
+                escape::md_location(&f.path, f.line),
+                cell(&crate::report::message(f))
+            );
+            let files = changed_files(f);
+            for (path, change) in files.iter().take(MAX_FILES_LISTED) {
+                let _ = writeln!(body, "  - {change} {}", code(path));
+            }
+            if files.len() > MAX_FILES_LISTED {
+                let _ = writeln!(
+                    body,
+                    "  - … {} more file(s)",
+                    files.len() - MAX_FILES_LISTED
+                );
+            }
+        }
+        body.push('\n');
+    }
+    let short = |d: Option<&str>| d.map(|d| code(escape::short_id(d))).unwrap_or_default();
+    let (ok, attention): (Vec<_>, Vec<_>) =
+        inv.plugins.iter().partition(|p| p.status == Status::Ok);
+    if !attention.is_empty() {
+        let _ = writeln!(body, "### Plugins that need attention\n");
         let _ = writeln!(
             body,
-            "| {} | {} | {} | {} | {} |",
-            code(&p.id),
-            p.status.as_str(),
-            p.version().map(code).unwrap_or_default(),
-            p.locked.as_deref().map(code).unwrap_or_default(),
-            actual
+            "| plugin | status | version | expected (lock) | actual |"
         );
+        let _ = writeln!(body, "|---|---|---|---|---|");
+        for p in &attention {
+            let actual = match (&p.digest, &p.rejection) {
+                (Some(d), _) => short(Some(d)),
+                (None, Some(r)) => format!("rejected: {}", code(r.kind.as_str())),
+                (None, None) => String::new(),
+            };
+            let _ = writeln!(
+                body,
+                "| {} | {} | {} | {} | {} |",
+                code(&p.id),
+                p.status.as_str(),
+                p.version().map(code).unwrap_or_default(),
+                short(p.locked.as_deref()),
+                actual
+            );
+        }
+        body.push('\n');
+    }
+    if ok.len() > MAX_OK_LISTED {
+        let _ = writeln!(
+            body,
+            "{} plugin(s) match their lock entries (not listed past {MAX_OK_LISTED}; the JSON report lists every plugin).",
+            ok.len()
+        );
+    } else if !ok.is_empty() {
+        let _ = writeln!(
+            body,
+            "<details><summary>{} plugin(s) match their lock entries</summary>\n",
+            ok.len()
+        );
+        let _ = writeln!(body, "| plugin | version | digest |");
+        let _ = writeln!(body, "|---|---|---|");
+        for p in &ok {
+            let _ = writeln!(
+                body,
+                "| {} | {} | {} |",
+                code(&p.id),
+                p.version().map(code).unwrap_or_default(),
+                short(p.digest.as_deref())
+            );
+        }
+        let _ = writeln!(body, "\n</details>");
     }
     truncate_lines(&mut body, MAX_SUMMARY_BYTES.saturating_sub(md.len()));
     md.push_str(&body);
     md
+}
+
+/// What `--format github` reports when the run stops with an error (exit 2): an
+/// `::error` annotation at the file it names (or none), a one-section job summary, and
+/// the step outputs `status=error`, `failures=0` and `error` (the message, for the
+/// action's step message).
+pub fn run_error(
+    out: &mut dyn Write,
+    command: &str,
+    message: &str,
+    location: Option<(&str, u32, Option<u32>)>,
+) -> io::Result<()> {
+    let title = format!("plugin-lock {command} could not run");
+    let line = match location {
+        Some((path, line, column)) => {
+            workflow_command(Severity::Error, path, line, column, &title, message)
+        }
+        None => format!(
+            "::error title={}::{}",
+            escape_property(&title),
+            escape_data(&escape::terminal(message))
+        ),
+    };
+    escape::command(out, &line)?;
+    // The message names the file and line itself (`.plugin-lock.yml:2:1: …`).
+    let summary = format!(
+        "## plugin-lock {command}: ⚠️ could not run\n\n{}\n\nNothing was verified: fix this and run again (exit 2).\n",
+        cell(message)
+    );
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        append(std::path::Path::new(&path), summary.as_bytes())?;
+    }
+    if let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
+        let mut text = output_line("status", "error");
+        text.push_str(&output_line("failures", "0"));
+        text.push_str(&output_line("error", &escape::shown_text(message)));
+        append(std::path::Path::new(&path), text.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// Cuts `text` at a line boundary to fit `limit` bytes, with a visible last line.
@@ -239,6 +416,7 @@ fn append(path: &std::path::Path, bytes: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::findings::Kind;
 
     /// A parsed workflow command: name, properties, message.
     type Command = (String, Vec<(String, String)>, String);
@@ -306,6 +484,7 @@ mod tests {
         let notice: Vec<&str> = text.lines().filter(|l| l.starts_with("::notice")).collect();
         assert_eq!(notice.len(), 1);
         assert!(notice[0].contains("15 more"));
+        assert!(notice[0].contains("15 integrity_mismatch"), "{}", notice[0]);
     }
 
     #[test]

@@ -10,6 +10,8 @@ use crate::escape;
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     pub color: bool,
+    /// `-v`: each finding's last line links its kind's documentation.
+    pub verbose: bool,
 }
 
 impl Style {
@@ -68,6 +70,14 @@ pub fn finding(out: &mut dyn Write, f: &Finding, style: Style) -> io::Result<()>
     if let Some(help) = &f.help {
         writeln!(out, "   {} help: {}", style.dim("="), escape::shown(help))?;
     }
+    if style.verbose {
+        writeln!(
+            out,
+            "   {} help: {}",
+            style.dim("="),
+            crate::checks::findings::help_uri(f.kind)
+        )?;
+    }
     writeln!(out)
 }
 
@@ -95,6 +105,40 @@ pub fn report(
     if quiet {
         return Ok(());
     }
+    verdict_line(out, findings, verdict, style)
+}
+
+/// `--statistics`: one line per kind and severity, the count first, then the verdict.
+pub fn statistics(
+    out: &mut dyn Write,
+    findings: &[Finding],
+    verdict: &Verdict<'_>,
+    style: Style,
+) -> io::Result<()> {
+    let rows = crate::checks::findings::statistics(findings);
+    let width = rows
+        .iter()
+        .map(|(_, _, n)| n.to_string().len())
+        .max()
+        .unwrap_or(1);
+    for (kind, severity, n) in rows {
+        writeln!(
+            out,
+            "{n:>width$}  {:<7}  {}",
+            style.severity(severity, severity.as_str()),
+            kind.as_str()
+        )?;
+    }
+    verdict_line(out, findings, verdict, style)
+}
+
+/// The one line that says pass or fail and why.
+fn verdict_line(
+    out: &mut dyn Write,
+    findings: &[Finding],
+    verdict: &Verdict<'_>,
+    style: Style,
+) -> io::Result<()> {
     let errors = count(findings, Severity::Error);
     let warnings = count(findings, Severity::Warning);
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });

@@ -19,6 +19,7 @@ pub struct FindingJson<'a> {
     pub line: u32,
     pub column: Option<u32>,
     pub message: String,
+    pub help_uri: String,
     #[serde(flatten)]
     pub fields: &'a std::collections::BTreeMap<String, serde_json::Value>,
 }
@@ -34,6 +35,7 @@ impl<'a> FindingJson<'a> {
             column: f.column,
             // Capped parts: the data fields stay exact, the text for people is bounded.
             message: crate::report::message(f),
+            help_uri: crate::checks::findings::help_uri(f.kind),
             fields: &f.fields,
         }
     }
@@ -84,6 +86,40 @@ pub fn verify(
             base,
             findings: findings.iter().map(FindingJson::new).collect(),
             plugins: inv.plugins.iter().map(PluginJson::new).collect(),
+        },
+    )
+}
+
+/// `verify --statistics`: the verdict and the count of findings per kind and severity.
+pub fn statistics(out: &mut dyn Write, inv: &Inventory, findings: &[Finding]) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Row {
+        kind: &'static str,
+        severity: &'static str,
+        count: usize,
+        help_uri: String,
+    }
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        source: &'a str,
+        verdict: &'static str,
+        statistics: Vec<Row>,
+    }
+    let failed = findings.iter().any(|f| f.severity == Severity::Error);
+    write(
+        out,
+        &Doc {
+            source: &inv.source,
+            verdict: if failed { "fail" } else { "pass" },
+            statistics: crate::checks::findings::statistics(findings)
+                .into_iter()
+                .map(|(kind, severity, count)| Row {
+                    kind: kind.as_str(),
+                    severity: severity.as_str(),
+                    count,
+                    help_uri: crate::checks::findings::help_uri(kind),
+                })
+                .collect(),
         },
     )
 }

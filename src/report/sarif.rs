@@ -40,6 +40,7 @@ fn rule(kind: Kind) -> Value {
             "text": kind.fix(),
             "markdown": format!("**{}**\n\n{}", kind.as_str(), kind.fix()),
         },
+        "helpUri": crate::checks::findings::help_uri(kind),
         "defaultConfiguration": { "level": level(kind.default_severity()) },
         "properties": { "tags": ["plugin-lock", "supply-chain"] },
     })

@@ -44,19 +44,32 @@ impl Step {
 
     /// Runs plugin-lock in `repo` with the step's environment and `GITHUB_ACTIONS=true`.
     fn run(&self, repo: &Repo, args: &[&str]) -> Output {
+        self.run_with(repo, args, &[])
+    }
+
+    /// [`Step::run`] with more environment (an event file).
+    fn run_with(&self, repo: &Repo, args: &[&str], more: &[(&str, &str)]) -> Output {
         let summary = Self::path_str(&self.dir.path().join("summary.md"));
         let output = Self::path_str(&self.dir.path().join("output.txt"));
         let temp = Self::path_str(&self.runner_temp());
-        run_env(
-            repo.path(),
-            args,
-            &[
-                ("GITHUB_ACTIONS", "true"),
-                ("GITHUB_STEP_SUMMARY", &summary),
-                ("GITHUB_OUTPUT", &output),
-                ("RUNNER_TEMP", &temp),
-            ],
-        )
+        let mut env = vec![
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", summary.as_str()),
+            ("GITHUB_OUTPUT", output.as_str()),
+            ("RUNNER_TEMP", temp.as_str()),
+        ];
+        env.extend_from_slice(more);
+        run_env(repo.path(), args, &env)
+    }
+
+    /// A `pull_request` event file whose base is `base`, in the step's directory.
+    fn pull_request_event(&self, base: &str) -> String {
+        let path = self.dir.path().join("event.json");
+        let event = serde_json::json!({
+            "pull_request": { "number": 7, "base": { "sha": base }, "head": { "sha": "0" } }
+        });
+        std::fs::write(&path, event.to_string()).expect("write event");
+        Self::path_str(&path)
     }
 
     fn summary(&self) -> String {
@@ -454,6 +467,20 @@ fn sarif_has_what_code_scanning_requires() {
             rule["id"].as_str().is_some_and(|s| !s.is_empty()),
             "{rule:#}"
         );
+        // Each rule links its page: the repository of Cargo.toml, docs/findings.md, the
+        // kind's anchor.
+        assert_eq!(
+            rule["helpUri"].as_str(),
+            Some(
+                format!(
+                    "{}/blob/main/docs/findings.md#{}",
+                    env!("CARGO_PKG_REPOSITORY"),
+                    rule["id"].as_str().unwrap()
+                )
+                .as_str()
+            ),
+            "{rule:#}"
+        );
         text_of(rule, "shortDescription");
         text_of(rule, "fullDescription");
         text_of(rule, "help");
@@ -541,4 +568,211 @@ fn sarif_fingerprints_survive_a_moved_lock_line() {
     let (line_after, after) = mismatch(&doc);
     assert_eq!(line_after, line_before + 1);
     assert_eq!(after, before, "same problem, same fingerprints");
+}
+
+// ---------------------------------------------------------------------------------------
+// Pull-request reports: changed files, priority, a summary that scales, exit 2
+
+#[test]
+fn a_pull_request_annotates_every_changed_file_and_the_summary_names_them() {
+    let repo = plugins(5);
+    let base = repo.git(&["rev-parse", "HEAD"]);
+    // p01: a file edited, the lock not updated. p02: a file added, the lock not
+    // updated. p03: edited, the lock updated, then edited again.
+    repo.write("plugins/p01/main.py", "print('edited')\n");
+    repo.write("plugins/p02/extra.py", "print('new')\n");
+    repo.write("plugins/p03/main.py", "print('first edit')\n");
+    let stale = repo.read(LOCK);
+    repo.update_lock();
+    let updated = repo.read(LOCK);
+    std::fs::write(repo.path().join(LOCK), &stale).unwrap();
+    let p03_line = String::from_utf8(updated.clone())
+        .unwrap()
+        .lines()
+        .find(|l| l.contains("\"p03\""))
+        .unwrap()
+        .to_owned();
+    let lock: String = String::from_utf8(stale)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            if l.contains("\"p03\"") {
+                p03_line.clone()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    repo.write(LOCK, format!("{lock}\n"));
+    repo.write("plugins/p03/main.py", "print('second edit')\n");
+    repo.commit("three plugins change");
+
+    let step = Step::new();
+    let event = step.pull_request_event(&base);
+    let out = step.run_with(&repo, &["verify"], &[("GITHUB_EVENT_PATH", &event)]);
+    assert_eq!(code(&out), 4, "{}{}", stdout(&out), stderr(&out));
+    let commands = runner_view(&stdout(&out));
+    let errors = named(&commands, "error");
+    let at = |path: &str| -> Vec<&&WorkflowCommand> {
+        errors
+            .iter()
+            .filter(|e| e.prop("file") == Some(path))
+            .collect()
+    };
+    assert_eq!(at(LOCK).len(), 3, "{commands:#?}");
+    let short = &base[..12];
+    for (path, id, change, lock) in [
+        ("plugins/p01/main.py", "p01", "modified", "was not updated"),
+        ("plugins/p02/extra.py", "p02", "added", "was not updated"),
+        (
+            "plugins/p03/main.py",
+            "p03",
+            "modified",
+            "was updated but does not match",
+        ),
+    ] {
+        let here = at(path);
+        assert_eq!(here.len(), 1, "{path}: {commands:#?}");
+        assert_eq!(here[0].prop("line"), Some("1"));
+        assert_eq!(
+            here[0].prop("title"),
+            Some(format!("integrity_mismatch ({id})").as_str())
+        );
+        assert_eq!(
+            here[0].message,
+            format!("{change} since {short}; the lock entry for `{id}` {lock}")
+        );
+    }
+    let summary = step.summary();
+    for path in [
+        "plugins/p01/main.py",
+        "plugins/p02/extra.py",
+        "plugins/p03/main.py",
+    ] {
+        assert!(summary.contains(&format!("`{path}`")), "{path}:\n{summary}");
+    }
+    // The unchanged plugins are collapsed, with 12-digit digests.
+    assert!(
+        summary.contains("<details><summary>2 plugin(s) match their lock entries</summary>"),
+        "{summary}"
+    );
+    let longest_hex = summary
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert!(
+        longest_hex < 64,
+        "no whole digest in the summary:\n{summary}"
+    );
+}
+
+#[test]
+fn the_ten_error_slots_go_to_the_integrity_contract_first() {
+    let repo = plugins(12);
+    for i in 1..=12 {
+        repo.remove(&format!("plugins/p{i:02}/plugin.yaml"));
+    }
+    repo.update_lock();
+    // A plugin added without its lock entry: the one finding that matters most.
+    repo.write("plugins/zz/plugin.yaml", "name: zz\nversion: 1.0.0\n");
+    repo.commit("12 manifests gone, one plugin unlocked");
+
+    let step = Step::new();
+    let out = step.run(&repo, &["verify"]);
+    assert_eq!(code(&out), 4);
+    let commands = runner_view(&stdout(&out));
+    let errors = named(&commands, "error");
+    assert_eq!(errors.len(), 10, "{commands:#?}");
+    assert_eq!(
+        errors[0].prop("title"),
+        Some("unlocked_plugin (zz)"),
+        "{commands:#?}"
+    );
+    let notices = named(&commands, "notice");
+    assert!(
+        notices[0]
+            .message
+            .contains("3 more annotation(s) not shown")
+            && notices[0].message.contains("3 missing_manifest"),
+        "{:?}",
+        notices[0]
+    );
+}
+
+#[test]
+fn a_summary_of_five_thousand_plugins_with_25_mismatches_stays_small() {
+    let repo = Repo::new();
+    for i in 0..5000 {
+        repo.write(
+            &format!("plugins/p{i:04}/plugin.yaml"),
+            format!("name: p{i:04}\nversion: 1.0.0\n"),
+        )
+        .write(&format!("plugins/p{i:04}/main.py"), format!("print({i})\n"));
+    }
+    repo.update_lock();
+    let base = repo.commit("5000 plugins");
+    let tampered: Vec<String> = (0..25).map(|i| format!("p{:04}", i * 199)).collect();
+    for id in &tampered {
+        repo.write(&format!("plugins/{id}/main.py"), "print('tampered')\n");
+    }
+    repo.commit("25 tampered");
+
+    let step = Step::new();
+    let out = step.run(&repo, &["verify", "--base", &base]);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    let summary = step.summary();
+    assert!(summary.len() < 64 * 1024, "{} bytes", summary.len());
+    for id in &tampered {
+        assert!(summary.contains(&format!("`{id}`")), "{id}");
+        assert!(
+            summary.contains(&format!("modified `plugins/{id}/main.py`")),
+            "{id}"
+        );
+    }
+    assert!(
+        summary.contains("4975 plugin(s) match their lock entries (not listed past 200"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_configuration_error_is_annotated_summarised_and_output() {
+    let repo = two_plugins();
+    repo.write(".plugin-lock.yml", "plugins: [\"plugins/*\"]\nbogus: 1\n");
+    repo.commit("a key that does not exist");
+    let step = Step::new();
+    let out = step.run(&repo, &["verify"]);
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    let commands: Vec<WorkflowCommand> = stdout(&out).lines().filter_map(parse_command).collect();
+    let errors = named(&commands, "error");
+    assert_eq!(errors.len(), 1, "{commands:#?}");
+    assert_eq!(errors[0].prop("file"), Some(".plugin-lock.yml"));
+    assert_eq!(errors[0].prop("line"), Some("2"));
+    assert_eq!(errors[0].prop("col"), Some("1"));
+    assert!(
+        errors[0].message.contains("unknown key `bogus`"),
+        "{:?}",
+        errors[0]
+    );
+    assert!(
+        step.summary().contains("could not run"),
+        "{}",
+        step.summary()
+    );
+    assert_eq!(step.output("status"), "error");
+    assert_eq!(step.output("failures"), "0");
+    assert!(
+        step.output("error")
+            .contains(".plugin-lock.yml:2:1: unknown key")
+    );
+
+    // An error without a file is an annotation without one.
+    let out = step.run(&repo, &["verify", "--rev", "no-such-branch"]);
+    assert_eq!(code(&out), 2);
+    let commands: Vec<WorkflowCommand> = stdout(&out).lines().filter_map(parse_command).collect();
+    assert_eq!(commands.len(), 1, "{commands:#?}");
+    assert_eq!(commands[0].prop("file"), None);
+    assert!(commands[0].message.contains("no-such-branch"));
 }

@@ -16,6 +16,7 @@ mod github_api;
 mod hook;
 mod owners;
 mod partial_clone;
+mod reports;
 mod security_base;
 mod security_cache;
 mod security_limits;

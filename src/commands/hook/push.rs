@@ -167,7 +167,10 @@ fn verify_updates(
                     out,
                     &verdicts,
                     &checks,
-                    human::Style { color: false },
+                    human::Style {
+                        color: false,
+                        verbose: ctx.cli.verbose,
+                    },
                     ctx.cli.quiet,
                 )
             })
