@@ -184,7 +184,27 @@ fn a_new_untracked_plugin_is_one_warning_and_many_files_are_counted() {
     );
     assert!(err.contains("`git add plugins/gamma`"), "{err}");
     // 31 warnings: 20 shown whole, then a count; JSON has every one.
-    assert!(err.contains("warning: 11 more file(s)"), "{err}");
+    assert!(err.contains("warning: 11 more warning(s)"), "{err}");
     let (_, doc) = json_out(&repo, &["update", "--format", "json"]);
     assert_eq!(doc["warnings"].as_array().unwrap().len(), 31, "{doc:#}");
+}
+
+#[test]
+fn a_first_lock_with_nothing_tracked_is_one_warning() {
+    let repo = Repo::new();
+    for name in ["a", "b", "c"] {
+        repo.write(
+            &format!("plugins/{name}/plugin.yaml"),
+            format!("name: {name}\nversion: 1.0.0\n"),
+        );
+    }
+    let out = repo.run(&["update"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.matches("warning:").count(), 1, "{err}");
+    assert!(
+        err.contains("none of the 3 plugins is tracked yet"),
+        "{err}"
+    );
+    assert!(err.contains("`git add plugins`"), "{err}");
 }

@@ -369,7 +369,7 @@ fn print_warnings(ctx: &mut Ctx<'_>, warnings: &[worktree::Warning]) -> Result<(
     {
         writeln!(
             ctx.err,
-            "warning: {rest} more file(s) in plugins are untracked or not staged (`git status` lists them; `--format json` names each)"
+            "warning: {rest} more warning(s) about untracked or unstaged files in plugins (`git status` lists them; `--format json` names each)"
         )
         .map_err(io_out)?;
     }

@@ -15,7 +15,8 @@ pub struct Warning {
     /// `untracked` or `unstaged`.
     pub kind: &'static str,
     pub path: String,
-    pub plugin: String,
+    /// The plugin, or none for a warning about all of them.
+    pub plugin: Option<String>,
     pub message: String,
     pub help: String,
 }
@@ -76,7 +77,7 @@ pub fn warnings(snap: &Snapshot, inv: &Inventory) -> Result<Vec<Warning>> {
                             sh(dir)
                         ),
                         path: dir.to_owned(),
-                        plugin,
+                        plugin: Some(plugin),
                     });
                 }
                 continue;
@@ -91,7 +92,7 @@ pub fn warnings(snap: &Snapshot, inv: &Inventory) -> Result<Vec<Warning>> {
                     sh(&path)
                 ),
                 path: path.into_owned(),
-                plugin,
+                plugin: Some(plugin),
             });
         }
     }
@@ -110,9 +111,27 @@ pub fn warnings(snap: &Snapshot, inv: &Inventory) -> Result<Vec<Warning>> {
                     sh(&path)
                 ),
                 path: path.into_owned(),
-                plugin,
+                plugin: Some(plugin),
             });
         }
+    }
+    // A first lock in a repository where no plugin is tracked yet: one warning.
+    if new_plugins.len() > 1 && new_plugins.len() == dirs.len() {
+        let lock_dir = crate::tree::discover::lock_dir(&inv.lock_path);
+        let lock_dir = if lock_dir.is_empty() { "." } else { lock_dir };
+        new_plugins = vec![Warning {
+            kind: "untracked",
+            message: format!(
+                "none of the {} plugins is tracked yet (a first lock?), and their files are in the new lock",
+                new_plugins.len()
+            ),
+            help: format!(
+                "commit them with the lock (`git add {}`); `plugin-lock update --tracked` hashes tracked files only",
+                sh(lock_dir)
+            ),
+            path: lock_dir.to_owned(),
+            plugin: None,
+        }];
     }
     new_plugins.append(&mut out);
     Ok(new_plugins)
