@@ -143,7 +143,7 @@ kinds! {
         "Give the token read access to pull requests and organization members, or check the approval by hand.";
     BaseUnavailable => "base_unavailable", Warning, contract: false,
         "The base revision is not in the repository."
-        "Fetch the base revision (`fetch-depth: 0` in actions/checkout, or `git fetch --depth=1 origin <sha>`); in a pull request it is an error that `severity:` cannot lower.";
+        "Fetch the base revision (`fetch-depth: 0` in actions/checkout, or `git fetch --no-tags --depth=1 origin <sha>`); in a pull request it is an error that `severity:` cannot lower.";
 }
 
 /// Where a kind is documented: `docs/findings.md` in the repository named by
@@ -367,6 +367,43 @@ pub fn count(findings: &[Finding], severity: Severity) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// docs/findings.md documents exactly the closed list: one `## kind` section each,
+    /// with its five parts, and a table row whose severity and contract match the code.
+    #[test]
+    fn every_kind_has_its_documentation_page_and_nothing_else_does() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/findings.md");
+        let docs = std::fs::read_to_string(path).unwrap();
+        let mut documented: Vec<&str> =
+            docs.lines().filter_map(|l| l.strip_prefix("## ")).collect();
+        let mut kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(documented, kinds, "documented in the code's order");
+        documented.sort_unstable();
+        kinds.sort_unstable();
+        documented.dedup();
+        assert_eq!(documented.len(), kinds.len(), "each kind once");
+        for kind in Kind::ALL {
+            let name = kind.as_str();
+            let start = docs.find(&format!("\n## {name}\n")).unwrap();
+            let rest = &docs[start + name.len() + 5..];
+            let section = &rest[..rest.find("\n## ").unwrap_or(rest.len())];
+            for part in [
+                "**Raised when**",
+                "**Why it matters.**",
+                "**How to fix.**",
+                "**Example**",
+                "**Severity.**",
+            ] {
+                assert!(section.contains(part), "{name}: no {part}");
+            }
+            let row = format!(
+                "| [`{name}`](#{name}) | {} | {} |",
+                kind.default_severity().as_str(),
+                if kind.is_contract() { "yes" } else { "no" }
+            );
+            assert!(docs.contains(&row), "{name}: the table says `{row}`");
+        }
+    }
 
     #[test]
     fn the_integrity_contract_comes_first_and_only_it() {
