@@ -89,7 +89,8 @@ fn side(snap: &Snapshot, settings: &Settings) -> Result<Side> {
     let repo = snap.local_repo();
     let mut reader = snap.reader(&repo);
     let config = &settings.config;
-    let found = discover::plugins(&mut reader, &config.plugins, &config.lock)?;
+    let found =
+        discover::discover(&mut reader, &config.plugins, &config.exclude, &config.lock)?.plugins;
     let locked = match integrity::read_lock(&mut reader, &config.lock)? {
         LockState::Parsed { lock, .. } => lock.to_map(),
         _ => BTreeMap::new(),

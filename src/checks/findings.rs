@@ -75,6 +75,15 @@ kinds! {
     MissingPluginDirectory => "missing_plugin_directory", Error, contract: true,
         "A lock entry has no plugin directory."
         "Restore the plugin directory, or run `plugin-lock update` to drop the entry and commit the lock.";
+    PluginRenamed => "plugin_renamed", Error, contract: true,
+        "A lock entry has no directory and an unlocked directory has the entry's digest: the plugin moved."
+        "Run `plugin-lock update` to rename the lock entry, review it and commit the lock.";
+    PluginsGlobUnmatched => "plugins_glob_unmatched", Error, contract: false,
+        "A `plugins` glob matches no directory, so nothing it was meant to select is verified."
+        "Fix the glob in `.plugin-lock.yml` (or run `plugin-lock init`), or remove it; an empty lock `{}` with no plugin at all is the one state where nothing is expected.";
+    NestedPlugin => "nested_plugin", Error, contract: false,
+        "A plugin directory is inside another plugin directory, so its files are in both digests."
+        "Narrow the `plugins` globs, or add the inner or the outer directory to `exclude:`.";
     MissingManifest => "missing_manifest", Error, contract: false,
         "A plugin directory has no manifest."
         "Add the manifest (`plugin.yaml`) with `name` equal to the directory's name and a semver `version`, or set `manifest: none`.";
@@ -173,7 +182,8 @@ impl Kind {
             | UnsupportedPath
             | LockMalformed
             | LockConflict
-            | LockMissing => 0,
+            | LockMissing
+            | PluginRenamed => 0,
             CodeownersMissing
             | CodeownersSyntax
             | CodeownersDuplicatePattern
@@ -183,7 +193,9 @@ impl Kind {
             | PluginNotOwned
             | LockOwnershipChanged
             | ApprovalMissing
-            | ApprovalUnverifiable => 1,
+            | ApprovalUnverifiable
+            | PluginsGlobUnmatched
+            | NestedPlugin => 1,
             MissingManifest | SchemaViolation | BytecodeCommitted => 2,
             LockNotCanonical | BaseUnavailable => 3,
         }

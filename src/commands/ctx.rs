@@ -154,6 +154,53 @@ pub fn checked(
     Ok((inv, findings))
 }
 
+/// When `snap` is a revision and the work tree's `.plugin-lock.yml` or lock differs from
+/// it, the note that says the work tree's copy is not what was used.
+pub fn uncommitted_note(
+    ctx: &Ctx<'_>,
+    snap: &Snapshot,
+    settings: &Settings,
+) -> Result<Option<String>> {
+    let (Some(workdir), true) = (snap.workdir.as_deref(), snap.has_tree_ids()) else {
+        return Ok(None);
+    };
+    let repo = snap.local_repo();
+    let mut reader = snap.reader(&repo);
+    // Line ends aside: a checkout with CRLF (core.autocrlf) is not a change.
+    let normalized =
+        |bytes: Vec<u8>| -> Vec<u8> { bytes.into_iter().filter(|b| *b != b'\r').collect() };
+    let mut differs = Vec::new();
+    for (path, cap) in [
+        (integrity::CONFIG_FILE, config::MAX_CONFIG_BYTES),
+        (settings.config.lock.as_str(), crate::lock::MAX_LOCK_BYTES),
+    ] {
+        let in_tree = match reader.read_file(path, cap)? {
+            Some(crate::tree::FileRead::Bytes(bytes)) => Some(normalized(bytes)),
+            _ => None,
+        };
+        let on_disk = std::fs::read(workdir.join(path)).ok().map(normalized);
+        if on_disk.is_some() && on_disk != in_tree {
+            let what = if in_tree.is_some() {
+                "uncommitted changes to"
+            } else {
+                "uncommitted"
+            };
+            differs.push(format!("{what} {}", crate::escape::shown(path)));
+        }
+    }
+    if differs.is_empty() {
+        return Ok(None);
+    }
+    let rev = ctx.cli.source.rev.as_deref().unwrap_or("HEAD");
+    Ok(Some(format!(
+        "note: verifying {} ({}); your {} {} not used (commit, or check the work tree with `--worktree`)",
+        crate::escape::shown(rev),
+        crate::escape::short_id(&snap.source),
+        differs.join(" and "),
+        if differs.len() == 1 { "is" } else { "are" }
+    )))
+}
+
 pub fn verdict_code(findings: &[Finding]) -> u8 {
     if findings.iter().any(|f| f.severity == Severity::Error) {
         exit::CHECK_FAILED

@@ -37,6 +37,9 @@ pub fn run(ctx: &mut Ctx<'_>, report: Option<&Path>, options: Options) -> Result
         ));
     }
     let (snap, settings) = open(ctx, Selector::Rev("HEAD".into()))?;
+    if let Some(note) = uncommitted_note(ctx, &snap, &settings)?.filter(|_| !ctx.cli.quiet) {
+        let _ = writeln!(ctx.err, "{note}");
+    }
     let options = InventoryOptions { read_only };
     let overrides = ctx.overrides()?;
     // `--base`; else a pull request's base inside Actions (approvals compare with it

@@ -85,6 +85,10 @@ pub enum Level {
 pub struct Config {
     /// Globs selecting plugin directories; default `["plugins/*"]`.
     pub plugins: Vec<String>,
+    /// The line of each `plugins` glob in `.plugin-lock.yml`; empty for the default.
+    pub plugin_lines: Vec<u32>,
+    /// `exclude:` globs: directories the `plugins` globs match that are not plugins.
+    pub exclude: Vec<String>,
     /// The lock file's repository path; default `plugins/PLUGINS.lock`.
     pub lock: String,
     /// The manifest's file name in each plugin; `None` when no manifest is required.
@@ -114,6 +118,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             plugins: vec!["plugins/*".to_owned()],
+            plugin_lines: Vec::new(),
+            exclude: Vec::new(),
             lock: "plugins/PLUGINS.lock".to_owned(),
             manifest: Some("plugin.yaml".to_owned()),
             symlinks: SymlinkPolicy::Follow,
@@ -195,7 +201,14 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
     };
     for (key, value) in entries {
         match lookup(key, TOP_KEYS, None)? {
-            Top::Plugins => config.plugins = globs(value, "plugins", "the repository root")?,
+            Top::Plugins => {
+                config.plugins = globs(value, "plugins", "the repository root")?;
+                config.plugin_lines = match &value.value {
+                    Node::Seq(items) => items.iter().map(|i| position(&i.referenced).0).collect(),
+                    _ => Vec::new(),
+                };
+            }
+            Top::Exclude => config.exclude = globs(value, "exclude", "the repository root")?,
             Top::Lock => config.lock = lock_path(value)?,
             Top::Manifest => config.manifest = manifest_name(value)?,
             Top::Symlinks => config.symlinks = symlinks(value)?,
@@ -210,6 +223,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
 #[derive(Clone, Copy)]
 enum Top {
     Plugins,
+    Exclude,
     Lock,
     Manifest,
     Symlinks,
@@ -220,6 +234,7 @@ enum Top {
 
 const TOP_KEYS: &[(&str, Top)] = &[
     ("plugins", Top::Plugins),
+    ("exclude", Top::Exclude),
     ("lock", Top::Lock),
     ("manifest", Top::Manifest),
     ("symlinks", Top::Symlinks),
@@ -242,6 +257,37 @@ const OWNERS_KEYS: &[(&str, OwnersKey)] = &[
 const RELOAD_KEYS: &[(&str, ())] = &[("hot", ())];
 
 /// Resolves a mapping key against the allowed ones; `section` names the parent mapping.
+/// The valid key nearest to a misspelled one: at most two edits away (or one for a
+/// short key), ties to the first.
+fn closest<'a>(given: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let given: Vec<char> = given.chars().take(64).collect();
+    names
+        .map(|name| {
+            (
+                edit_distance(&given, &name.chars().collect::<Vec<_>>()),
+                name,
+            )
+        })
+        .filter(|(d, name)| *d <= if name.len() <= 4 { 1 } else { 2 })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, name)| name)
+}
+
+/// Levenshtein distance (insertions, deletions, substitutions), over short strings.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = prev + usize::from(ca != cb);
+            prev = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(prev + 1);
+        }
+    }
+    row[b.len()]
+}
+
 fn lookup<T: Copy>(
     key: &Spanned<Node>,
     table: &[(&str, T)],
@@ -256,13 +302,18 @@ fn lookup<T: Copy>(
     match &key.value {
         Node::Str(k) => match table.iter().find(|(name, _)| name == k) {
             Some((_, value)) => Ok(*value),
-            None => Err(error_at(
-                key,
-                format!(
-                    "unknown key `{}`{within} (expected one of: {expected})",
-                    k.escape_debug()
-                ),
-            )),
+            None => {
+                let suggestion = closest(k, table.iter().map(|(name, _)| *name))
+                    .map(|name| format!("did you mean `{name}`? "))
+                    .unwrap_or_default();
+                Err(error_at(
+                    key,
+                    format!(
+                        "unknown key `{}`{within} ({suggestion}expected one of: {expected})",
+                        k.escape_debug()
+                    ),
+                ))
+            }
         },
         other => Err(error_at(
             key,

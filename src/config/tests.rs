@@ -75,6 +75,7 @@ severity:                      # per finding kind: error | warning | off
     let expected = Config {
         required_owners: vec!["@acme/platform".into()],
         severity: c.severity.clone(),
+        plugin_lines: c.plugin_lines.clone(),
         ..Config::default()
     };
     assert_eq!(c, expected);
@@ -102,11 +103,17 @@ fn unknown_top_level_key() {
     assert_eq!(at(&e), (3, 1));
     assert_eq!(
         e.message,
-        "unknown key `plugin` (expected one of: plugins, lock, manifest, symlinks, owners, reload, severity)"
+        "unknown key `plugin` (did you mean `plugins`? expected one of: plugins, exclude, lock, manifest, symlinks, owners, reload, severity)"
     );
     assert_eq!(
         e.to_string(),
-        "line 3, column 1: unknown key `plugin` (expected one of: plugins, lock, manifest, symlinks, owners, reload, severity)"
+        "line 3, column 1: unknown key `plugin` (did you mean `plugins`? expected one of: plugins, exclude, lock, manifest, symlinks, owners, reload, severity)"
+    );
+    // Nothing near: no guess.
+    let e = err("colour: red\n");
+    assert_eq!(
+        e.message,
+        "unknown key `colour` (expected one of: plugins, exclude, lock, manifest, symlinks, owners, reload, severity)"
     );
 }
 
@@ -116,7 +123,7 @@ fn unknown_nested_keys() {
     assert_eq!(at(&e), (2, 10));
     assert_eq!(
         e.message,
-        "unknown key `requird` in `owners` (expected one of: required, plugins_must_be_owned)"
+        "unknown key `requird` in `owners` (did you mean `required`? expected one of: required, plugins_must_be_owned)"
     );
     let e = err("owners:\n  required: []\n  requird: []\n");
     assert_eq!(at(&e), (3, 3));
@@ -124,7 +131,7 @@ fn unknown_nested_keys() {
     assert_eq!(at(&e), (2, 3));
     assert_eq!(
         e.message,
-        "unknown key `hott` in `reload` (expected one of: hot)"
+        "unknown key `hott` in `reload` (did you mean `hot`? expected one of: hot)"
     );
 }
 

@@ -142,7 +142,16 @@ fn verdict_line(
     let errors = count(findings, Severity::Error);
     let warnings = count(findings, Severity::Warning);
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    let line = if errors == 0 {
+    let line = if errors == 0 && verdict.plugins == 0 {
+        // The "nothing yet" state (an empty lock, no plugin): say so, not "0 plugins match".
+        format!(
+            "{}: {} no plugins yet: nothing matches the plugins globs and {} is empty ({})",
+            verdict.command,
+            style.paint("1;32", "ok"),
+            escape::shown(verdict.lock_path),
+            plural(warnings, "warning"),
+        )
+    } else if errors == 0 {
         format!(
             "{}: {} {} {} ({}, {})",
             verdict.command,
@@ -208,6 +217,18 @@ pub fn inventory(out: &mut dyn Write, inv: &Inventory, verbose: bool) -> io::Res
             ]
         })
         .collect();
+    // Excluded directories are listed too: what `exclude:` hides stays visible.
+    let mut rows = rows;
+    for e in &inv.excluded {
+        rows.push([
+            escape::shown(&e.dir).into_owned(),
+            "-".to_owned(),
+            "excluded".to_owned(),
+            format!("(exclude: {})", escape::shown(&e.glob)),
+            "-".to_owned(),
+            "-".to_owned(),
+        ]);
+    }
     let header = ["ID", "VERSION", "STATUS", "DIGEST", "LOCKED", "OWNERS"].map(str::to_owned);
     let mut widths = header.clone().map(|h| h.chars().count());
     for row in &rows {

@@ -129,12 +129,29 @@ pub fn list(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
     struct Doc<'a> {
         source: &'a str,
         plugins: Vec<PluginJson<'a>>,
+        /// Directories the globs matched that `exclude:` took out (status `excluded`).
+        excluded: Vec<Excluded<'a>>,
+    }
+    #[derive(Serialize)]
+    struct Excluded<'a> {
+        dir: &'a str,
+        status: &'static str,
+        exclude: &'a str,
     }
     write(
         out,
         &Doc {
             source: &inv.source,
             plugins: inv.plugins.iter().map(PluginJson::new).collect(),
+            excluded: inv
+                .excluded
+                .iter()
+                .map(|e| Excluded {
+                    dir: &e.dir,
+                    status: "excluded",
+                    exclude: &e.glob,
+                })
+                .collect(),
         },
     )
 }

@@ -177,7 +177,9 @@ fn setup(root: &Path, options: &Options) -> Result<Setup> {
         message: e.message,
     })?;
     let mut dir = Dir::new(root);
-    let plugins = discover::plugins(&mut dir, &config.plugins, &config.lock)?;
+    // The same plugins `verify` sees: excluded directories are not plugins here either.
+    let plugins =
+        discover::discover(&mut dir, &config.plugins, &config.exclude, &config.lock)?.plugins;
     Ok(Setup {
         config,
         lock,

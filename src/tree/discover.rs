@@ -33,6 +33,37 @@ pub struct Plugin {
     pub same_id: Vec<String>,
 }
 
+/// What the `plugins` and `exclude` globs select in `T`.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    /// The plugins, sorted by id.
+    pub plugins: Vec<Plugin>,
+    /// Directories a `plugins` glob matched and an `exclude` glob took out, sorted.
+    pub excluded: Vec<Excluded>,
+    /// The indices of the `plugins` globs that matched no directory.
+    pub unmatched: Vec<usize>,
+    /// Plugin directories inside other plugin directories.
+    pub nested: Vec<Nested>,
+}
+
+/// A directory that is not a plugin because an `exclude` glob says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Excluded {
+    pub dir: String,
+    /// The `exclude` glob that took it out.
+    pub glob: String,
+}
+
+/// A plugin directory below another plugin's: its files would be in both digests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nested {
+    pub outer: String,
+    pub inner: String,
+    /// The indices of the `plugins` globs that matched each.
+    pub outer_glob: usize,
+    pub inner_glob: usize,
+}
+
 /// One compiled `plugins` glob.
 struct Pattern {
     /// Leading components without glob syntax: where the walk starts.
@@ -100,11 +131,62 @@ fn is_match(matcher: &GlobSet, path: &[u8]) -> bool {
 /// merged with its lossy twin. Distinct directories whose ids read alike (a real
 /// backslash name beside an escaped one) are all kept, each naming the others.
 pub fn plugins(reader: &mut impl Tree, globs: &[String], lock: &str) -> Result<Vec<Plugin>> {
+    Ok(discover(reader, globs, &[], lock)?.plugins)
+}
+
+/// [`plugins`], with the `exclude` globs applied (a directory they match, or one below
+/// it, is not a plugin) and what else discovery knows: globs that matched nothing and
+/// plugins nested in plugins.
+pub fn discover(
+    reader: &mut impl Tree,
+    globs: &[String],
+    exclude: &[String],
+    lock: &str,
+) -> Result<Discovery> {
     let lock_dir = lock_dir(lock);
-    // Keyed by exact path: one directory matched by two globs is one plugin.
-    let mut found: BTreeMap<BString, (Node, bool)> = BTreeMap::new();
+    let excludes: Vec<GlobSet> = exclude
+        .iter()
+        .map(|g| {
+            crate::config::compile_glob(g.trim_end_matches('/')).map_err(|problem| {
+                Error::Usage(format!(
+                    "exclude glob `{}` {problem}",
+                    crate::config::shown_glob(g)
+                ))
+            })
+        })
+        .collect::<Result<_>>()?;
+    // The exclude glob that matches `path` or one of its ancestors.
+    let excluded_by = |path: &[u8]| -> Option<usize> {
+        let mut end = path.len();
+        loop {
+            if let Some(i) = excludes.iter().position(|m| is_match(m, &path[..end])) {
+                return Some(i);
+            }
+            end = path[..end].rfind_byte(b'/')?;
+        }
+    };
+    let mut excluded: BTreeMap<BString, usize> = BTreeMap::new();
+    let mut matched = vec![false; globs.len()];
+    // Keyed by exact path: one directory matched by two globs is one plugin (the first
+    // glob's).
+    let mut found: BTreeMap<BString, (Node, bool, usize)> = BTreeMap::new();
     let mut expansion = ExpansionMemo::default();
-    for glob in globs {
+    for (index, glob) in globs.iter().enumerate() {
+        let mut found_one =
+            |path: BString,
+             node: Node,
+             bad: bool,
+             found: &mut BTreeMap<BString, (Node, bool, usize)>| {
+                matched[index] = true;
+                match excluded_by(&path) {
+                    Some(e) => {
+                        excluded.entry(path).or_insert(e);
+                    }
+                    None => {
+                        found.entry(path).or_insert((node, bad, index));
+                    }
+                }
+            };
         let pattern = compile(glob)?;
         let Some(base) = reader.lookup(BStr::new(&pattern.base))? else {
             continue;
@@ -113,9 +195,7 @@ pub fn plugins(reader: &mut impl Tree, globs: &[String], lock: &str) -> Result<V
             // A glob without wildcards names one directory.
             if !pattern.base.is_empty() && base.kind != Kind::File {
                 let bad = !pattern.base.split('/').all(|c| portable_name(c.as_bytes()));
-                found
-                    .entry(BString::from(pattern.base.as_str()))
-                    .or_insert((base, bad));
+                found_one(BString::from(pattern.base.as_str()), base, bad, &mut found);
             }
             continue;
         }
@@ -162,7 +242,7 @@ pub fn plugins(reader: &mut impl Tree, globs: &[String], lock: &str) -> Result<V
                 let depth = depth + 1;
                 let at_depth = pattern.depth.is_none_or(|d| d == depth);
                 if at_depth && is_match(&pattern.matcher, &path) {
-                    found.entry(path.clone()).or_insert((child.clone(), bad));
+                    found_one(path.clone(), child.clone(), bad, &mut found);
                 }
                 if child.kind == Kind::Dir && pattern.depth.is_none_or(|d| depth < d) {
                     stack.push((path, child, depth, bad));
@@ -170,8 +250,43 @@ pub fn plugins(reader: &mut impl Tree, globs: &[String], lock: &str) -> Result<V
             }
         }
     }
+    // An excluded directory below an excluded one is said by the outer one.
+    let below_excluded: Vec<BString> = excluded
+        .keys()
+        .filter(|path| {
+            let mut end = path.len();
+            while let Some(slash) = path[..end].rfind_byte(b'/') {
+                if excluded.contains_key(&path[..slash]) {
+                    return true;
+                }
+                end = slash;
+            }
+            false
+        })
+        .cloned()
+        .collect();
+    for path in below_excluded {
+        excluded.remove(&path);
+    }
+    // A plugin below another: the nearest enclosing plugin directory, by its path.
+    let mut nested = Vec::new();
+    for (path, (_, _, inner_glob)) in &found {
+        let mut end = path.len();
+        while let Some(slash) = path[..end].rfind_byte(b'/') {
+            if let Some((_, _, outer_glob)) = found.get(&path[..slash]) {
+                nested.push(Nested {
+                    outer: shown(&path[..slash]).into_owned(),
+                    inner: shown(path).into_owned(),
+                    outer_glob: *outer_glob,
+                    inner_glob: *inner_glob,
+                });
+                break;
+            }
+            end = slash;
+        }
+    }
     let mut by_id: BTreeMap<String, Vec<Plugin>> = BTreeMap::new();
-    for (raw_dir, (node, bad_name)) in found {
+    for (raw_dir, (node, bad_name, _)) in found {
         let dir = shown(&raw_dir).into_owned();
         let id = relative_id(&dir, lock_dir)?;
         by_id.entry(id.clone()).or_default().push(Plugin {
@@ -205,7 +320,23 @@ pub fn plugins(reader: &mut impl Tree, globs: &[String], lock: &str) -> Result<V
         }
         out.extend(group);
     }
-    Ok(out)
+    Ok(Discovery {
+        plugins: out,
+        excluded: excluded
+            .into_iter()
+            .map(|(dir, e)| Excluded {
+                dir: shown(&dir).into_owned(),
+                glob: exclude[e].clone(),
+            })
+            .collect(),
+        unmatched: matched
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !**m)
+            .map(|(i, _)| i)
+            .collect(),
+        nested,
+    })
 }
 
 fn relative_id(dir: &str, lock_dir: &str) -> Result<String> {

@@ -381,14 +381,28 @@ fn lock_missing_while_plugins_exist() {
 }
 
 #[test]
-fn no_plugins_and_no_lock_pass() {
+fn no_plugins_and_no_lock_is_not_a_silent_pass() {
     let repo = Repo::new();
     repo.write("README.md", "nothing here yet\n");
     repo.commit("empty");
     let (exit, doc) = verify(&repo);
-    assert_eq!(exit, 0, "{doc:#}");
-    assert!(error_kinds(&doc).is_empty(), "{doc:#}");
+    assert_eq!(exit, 4, "{doc:#}");
+    assert_eq!(error_kinds(&doc), ["plugins_glob_unmatched"], "{doc:#}");
     assert!(doc["plugins"].as_array().expect("plugins").is_empty());
+    let out = repo.run(&["verify"]);
+    assert_eq!(code(&out), 4);
+    assert!(
+        stdout(&out).starts_with(
+            "error[plugins_glob_unmatched]: no directory matches the plugins glob `plugins/*` (the default, or --plugins; there is no .plugin-lock.yml): no plugin is verified\n  --> README.md:1\n"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("`plugin-lock init`"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 // A panic in a test is a failed test: helpers outside `#[test]` functions may unwrap too.
 #![allow(clippy::unwrap_used)]
 
+mod adoption;
 mod approvals;
 mod architecture;
 mod bad_input;

@@ -151,6 +151,8 @@ const KINDS_PREFIX: &[&str] = &[
     "lock_",
     "codeowners_",
     "plugin_",
+    "plugins_",
+    "nested_",
     "approval_",
     "base_",
     "eol_",

@@ -80,7 +80,7 @@ fn writes_sorted_two_space_indented_lock_with_final_newline() {
         "{text}"
     );
     assert!(
-        text.contains("update: wrote plugins/PLUGINS.lock (5 entries: 5 added)"),
+        text.contains("update: wrote plugins/PLUGINS.lock (a new lock, 5 entries: 5 added)"),
         "{text}"
     );
     assert!(text.contains("[source worktree]"), "{text}");

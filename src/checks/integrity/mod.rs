@@ -77,6 +77,7 @@ pub fn settings(reader: &mut Reader<'_>, flags: &Overrides) -> Result<Settings> 
     let levels = Levels::from_config(&config.severity, CONFIG_FILE)?;
     if !flags.plugins.is_empty() {
         config.plugins = flags.plugins.clone();
+        config.plugin_lines.clear();
     }
     if let Some(lock) = &flags.lock {
         config.lock = lock.trim_start_matches("./").to_owned();
@@ -167,6 +168,11 @@ pub struct Inventory {
     pub lock_path: String,
     pub lock: LockState,
     pub plugins: Vec<PluginState>,
+    /// Directories the `plugins` globs matched that `exclude` took out: never hashed.
+    pub excluded: Vec<discover::Excluded>,
+    /// The `plugins` globs (indices) that matched no directory.
+    pub unmatched_globs: Vec<usize>,
+    pub nested: Vec<discover::Nested>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -348,7 +354,9 @@ pub fn inventory(
     let repo = snap.local_repo();
     let mut reader = snap.reader(&repo);
     let lock_state = read_lock(&mut reader, &config.lock)?;
-    let found = discover::plugins(&mut reader, &config.plugins, &config.lock)?;
+    let discovery =
+        discover::discover(&mut reader, &config.plugins, &config.exclude, &config.lock)?;
+    let found = discovery.plugins;
     snap.prefetch(found.iter().map(|p| (p.raw_dir.as_ref(), &p.node)))?;
     let computed = snap.par_map(&found, |reader, plugin, buf| {
         // A plugin refused for its name never reaches the cache (its path is shown, not
@@ -433,6 +441,9 @@ pub fn inventory(
         lock_path: config.lock.clone(),
         lock: lock_state,
         plugins,
+        excluded: discovery.excluded,
+        unmatched_globs: discovery.unmatched,
+        nested: discovery.nested,
     })
 }
 

@@ -1,6 +1,8 @@
 //! What is wrong with an inventory: the findings of the integrity contract and the
 //! manifests, with the fix for each.
 
+use std::collections::BTreeMap;
+
 use crate::checks::computed::ManifestState;
 use crate::checks::contract;
 use crate::checks::findings::{Finding, Kind};
@@ -72,7 +74,16 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
         }
     }
     let lock_parsed = matches!(inv.lock, LockState::Parsed { .. });
+    let renames = renames(inv);
     for p in &inv.plugins {
+        // A moved plugin is one finding at its old entry, not two.
+        if let Some(to) = renames.get(p.id.as_str()) {
+            out.push(renamed(p, to, lock_path));
+            continue;
+        }
+        if p.status == Status::Unlocked && renames.values().any(|to| to.id == p.id) {
+            continue;
+        }
         let anchor = p.anchor.clone().unwrap_or_else(|| {
             if lock_exists {
                 lock_path.to_owned()
@@ -126,11 +137,142 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
                 p.locked.as_deref().unwrap_or_default(),
                 p.digest.as_deref().unwrap_or_default(),
             )),
-            Status::MissingDirectory => out.push(contract::missing_directory(
-                &p.id, &p.dir, lock_path, lock_line,
-            )),
+            Status::MissingDirectory => {
+                let mut f = contract::missing_directory(&p.id, &p.dir, lock_path, lock_line);
+                if let Some(e) = inv.excluded.iter().find(|e| e.dir == p.dir) {
+                    f = f
+                        .note("excluded by", format!("`exclude: {}`", e.glob))
+                        .help(format!(
+                            "the directory is excluded, so it is not a plugin: drop its entry ({update})"
+                        ));
+                }
+                out.push(f);
+            }
             _ => {}
         }
+    }
+    out.extend(discovery(inv, settings, fallback));
+    out
+}
+
+/// Lock entries without a directory whose digest is exactly one unlocked directory's:
+/// the old id and the plugin it moved to.
+fn renames(inv: &Inventory) -> BTreeMap<&str, &PluginState> {
+    let mut unlocked: BTreeMap<&str, Vec<&PluginState>> = BTreeMap::new();
+    for p in inv.plugins.iter().filter(|p| p.status == Status::Unlocked) {
+        if let Some(d) = &p.digest {
+            unlocked.entry(d).or_default().push(p);
+        }
+    }
+    let mut out = BTreeMap::new();
+    let mut taken: Vec<&str> = Vec::new();
+    for p in inv
+        .plugins
+        .iter()
+        .filter(|p| p.status == Status::MissingDirectory)
+    {
+        let Some(candidates) = p.locked.as_deref().and_then(|d| unlocked.get(d)) else {
+            continue;
+        };
+        if let [to] = candidates.as_slice()
+            && !taken.contains(&to.id.as_str())
+        {
+            taken.push(&to.id);
+            out.insert(p.id.as_str(), *to);
+        }
+    }
+    out
+}
+
+fn renamed(from: &PluginState, to: &PluginState, lock_path: &str) -> Finding {
+    Finding::new(
+        Kind::PluginRenamed,
+        lock_path,
+        from.lock_line.unwrap_or(1),
+        format!(
+            "plugin `{}` moved to `{}` (same digest), but its lock entry still names `{}`",
+            from.id, to.id, from.id
+        ),
+    )
+    .plugin(&to.id)
+    .note("from", from.dir.clone())
+    .note("to", to.dir.clone())
+    .help(format!(
+        "`plugin-lock update` renames the entry: {}",
+        contract::update_hint(lock_path)
+    ))
+}
+
+/// Where a `plugins` glob is written: its line in `.plugin-lock.yml`, else `fallback`.
+fn glob_location(settings: &Settings, index: usize, fallback: &str) -> (String, u32) {
+    match settings.config.plugin_lines.get(index) {
+        Some(line) if settings.config_exists => (CONFIG_FILE.to_owned(), *line),
+        _ => (fallback.to_owned(), 1),
+    }
+}
+
+/// Globs that select nothing, and plugins inside plugins.
+fn discovery(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Finding> {
+    let config = &settings.config;
+    let mut out = Vec::new();
+    // The one state where nothing is expected: no plugin anywhere and an empty lock.
+    let nothing_yet = inv.plugins.is_empty()
+        && matches!(&inv.lock, LockState::Parsed { lock, .. } if lock.entries().is_empty());
+    if !nothing_yet {
+        for &i in &inv.unmatched_globs {
+            let glob = crate::config::shown_glob(&config.plugins[i]);
+            let (path, line) = glob_location(settings, i, fallback);
+            let from_file = settings.config_exists && config.plugin_lines.get(i).is_some();
+            let (title, help) = if from_file || settings.config_exists {
+                (
+                    format!(
+                        "the plugins glob `{glob}` matches no directory: nothing it was meant to select is verified"
+                    ),
+                    format!(
+                        "fix the glob (a typo? a directory not committed yet?), or remove it from `plugins:` in {CONFIG_FILE}"
+                    ),
+                )
+            } else {
+                (
+                    format!(
+                        "no directory matches the plugins glob `{glob}` (the default, or --plugins; there is no {CONFIG_FILE}): no plugin is verified"
+                    ),
+                    format!(
+                        "write {CONFIG_FILE} with the `plugins:` globs of your layout (`plugin-lock init` finds them), or, while plugins are still to come, commit an empty lock `{{}}` at {}",
+                        inv.lock_path
+                    ),
+                )
+            };
+            out.push(Finding::new(Kind::PluginsGlobUnmatched, path, line, title).help(help));
+        }
+    }
+    for n in &inv.nested {
+        let (path, line) = glob_location(settings, n.inner_glob, fallback);
+        let glob = |i: usize| crate::config::shown_glob(&config.plugins[i]);
+        out.push(
+            Finding::new(
+                Kind::NestedPlugin,
+                path,
+                line,
+                format!(
+                    "plugin directory `{}` (matched by `{}`) is inside plugin directory `{}` (matched by `{}`): its files are in both digests",
+                    n.inner,
+                    glob(n.inner_glob),
+                    n.outer,
+                    glob(n.outer_glob)
+                ),
+            )
+            .plugin(
+                inv.plugins
+                    .iter()
+                    .find(|p| p.dir == n.inner)
+                    .map_or(n.inner.as_str(), |p| p.id.as_str()),
+            )
+            .help(format!(
+                "narrow the globs, or add `{}` or `{}` to `exclude:` in {CONFIG_FILE}",
+                n.inner, n.outer
+            )),
+        );
     }
     out
 }

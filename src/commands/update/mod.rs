@@ -320,10 +320,13 @@ pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool, tracked: bool) 
         };
         writeln!(ctx.out, "{}", line.trim_end()).map_err(io_out)?;
     }
-    let what = if diff.is_empty() {
-        "same entries, rewritten in canonical form".to_owned()
-    } else {
-        counts(&diff, "")
+    let what = match (&compared, diff.is_empty()) {
+        (LockState::Missing, true) => {
+            "a new, empty lock: no plugins yet (nothing matches the plugins globs)".to_owned()
+        }
+        (LockState::Missing, false) => format!("a new lock, {}", counts(&diff, "")),
+        (_, true) => "same entries, rewritten in canonical form".to_owned(),
+        (_, false) => counts(&diff, ""),
     };
     let summary = match (check_only, stale, written) {
         (true, true, _) => format!(
