@@ -209,6 +209,17 @@ pub enum Command {
         #[arg(value_name = "PATH")]
         lock_path: Option<String>,
     },
+    /// Set plugin-lock up in this repository: recognise the plugin layout and manifest in
+    /// the work tree, write a commented .plugin-lock.yml and the first lock, and say what
+    /// was found and what to do next.
+    Init {
+        /// Print what would be written; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace an existing .plugin-lock.yml and lock.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]

@@ -7,6 +7,7 @@ pub mod ctx;
 pub mod diff;
 pub mod digest;
 pub mod hook;
+pub mod init;
 pub mod list;
 pub mod merge_driver;
 pub mod owners;
@@ -209,6 +210,7 @@ pub fn run(ctx: &mut Ctx<'_>) -> Result<u8> {
             },
         ),
         Command::List => list::run(ctx),
+        Command::Init { dry_run, force } => init::run(ctx, *dry_run, *force),
         Command::Owners { paths } => owners::run(ctx, paths),
         Command::Diff { revs, check } => diff::run(ctx, revs, *check),
         Command::Update {

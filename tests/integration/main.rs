@@ -15,6 +15,7 @@ mod default_base;
 mod github;
 mod github_api;
 mod hook;
+mod init;
 mod owners;
 mod partial_clone;
 mod reports;

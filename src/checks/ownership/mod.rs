@@ -222,15 +222,24 @@ pub fn check(
                 } else {
                     describe(rule)
                 };
-            out.push(
-                Finding::new(
-                    Kind::LockNotOwned,
-                    cf,
-                    rule.map_or(1, |r| r.line),
-                    format!("`{path}` is not owned as required: {why}"),
+            // Without `owners.required` any owner will do: say that, not "as required".
+            let (title, help) = if authority.required.is_empty() {
+                (
+                    format!("`{path}` has no owner in CODEOWNERS: {why}"),
+                    format!(
+                        "add a rule that gives it an owner (e.g. `/{path} @your-team`), so that a change to it needs that owner's review"
+                    ),
                 )
-                .field("owners", rule.map(|r| r.owners.clone()).unwrap_or_default())
-                .help(Kind::LockNotOwned.fix()),
+            } else {
+                (
+                    format!("`{path}` is not owned as required: {why}"),
+                    Kind::LockNotOwned.fix().to_owned(),
+                )
+            };
+            out.push(
+                Finding::new(Kind::LockNotOwned, cf, rule.map_or(1, |r| r.line), title)
+                    .field("owners", rule.map(|r| r.owners.clone()).unwrap_or_default())
+                    .help(help),
             );
         }
     }
