@@ -150,6 +150,9 @@ kinds! {
     ApprovalUnverifiable => "approval_unverifiable", Warning, contract: false,
         "The GitHub API refused an approval lookup."
         "Give the token read access to pull requests and organization members, or check the approval by hand.";
+    UnusedIgnore => "unused_ignore", Warning, contract: false,
+        "An `ignore:` entry in `.plugin-lock.yml` suppresses no finding."
+        "Remove the entry: the finding it was written for is gone, or its kind, plugin or path is misspelled.";
     BaseUnavailable => "base_unavailable", Warning, contract: false,
         "The base revision is not in the repository."
         "Fetch the base revision (`fetch-depth: 0` in actions/checkout, or `git fetch --no-tags --depth=1 origin <sha>`); in a pull request it is an error that `severity:` cannot lower.";
@@ -197,7 +200,7 @@ impl Kind {
             | PluginsGlobUnmatched
             | NestedPlugin => 1,
             MissingManifest | SchemaViolation | BytecodeCommitted => 2,
-            LockNotCanonical | BaseUnavailable => 3,
+            LockNotCanonical | BaseUnavailable | UnusedIgnore => 3,
         }
     }
 }

@@ -15,3 +15,5 @@ pub mod integrity;
 pub mod ownership;
 #[cfg(feature = "cli")]
 pub mod pipeline;
+#[cfg(feature = "cli")]
+pub mod suppress;

@@ -225,7 +225,15 @@ pub fn evaluate(
             }
         }
     }
-    let mut findings = levels.apply(findings);
+    // The ignores of the tree whose severities apply: a change cannot suppress its own.
+    let ignores = match (base, ownership_from) {
+        (Base::Present(b), OwnershipFrom::Base) => &b.1.ignores,
+        _ => &settings.ignores,
+    };
+    let (kept, suppressed) = ignores.apply(levels.apply(findings));
+    // Again, for `unused_ignore` itself (applying the levels twice changes nothing else).
+    let mut findings = levels.apply(kept);
+    inv.suppressed = suppressed;
     if let Base::Unavailable(rev) = base
         && ownership_from == OwnershipFrom::Base
         && in_pull_request

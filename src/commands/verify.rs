@@ -155,8 +155,11 @@ pub fn run(ctx: &mut Ctx<'_>, report: Option<&Path>, options: Options) -> Result
         Format::Json if statistics => json::statistics(ctx.out, &inv, &findings),
         Format::Human if statistics => human::statistics(ctx.out, &findings, &verdict, style),
         Format::Json => json::verify(ctx.out, &inv, &findings, base_json.as_ref()),
-        Format::Sarif => sarif::write(ctx.out, &findings),
-        Format::Human => human::report(ctx.out, &findings, &verdict, style, ctx.cli.quiet),
+        Format::Sarif => sarif::write(ctx.out, &findings, &inv.suppressed),
+        Format::Human => human::report(ctx.out, &findings, &verdict, style, ctx.cli.quiet)
+            .and_then(|()| {
+                human::suppressed(ctx.out, &inv.suppressed, ctx.cli.verbose, ctx.cli.quiet)
+            }),
         Format::Github => {
             github::annotations(ctx.out, &findings).map_err(io_out)?;
             github::without_commands(ctx.out, |out| {

@@ -102,6 +102,22 @@ pub struct Config {
     pub hot: Vec<String>,
     /// `severity:` entries in file order.
     pub severity: Vec<SeverityOverride>,
+    /// `ignore:` entries in file order.
+    pub ignore: Vec<IgnoreEntry>,
+}
+
+/// One `ignore:` entry: which findings it suppresses and why. `kind` is validated where
+/// kinds are known (`checks::suppress`); `line`/`column` locate the entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoreEntry {
+    pub kind: String,
+    /// The plugin id it applies to, or
+    pub plugin: Option<String>,
+    /// the finding's path (a glob relative to the repository root).
+    pub path: Option<String>,
+    pub reason: String,
+    pub line: u32,
+    pub column: u32,
 }
 
 /// One `severity:` entry. `kind` is not validated here; `line`/`column` (1-based) locate
@@ -127,6 +143,7 @@ impl Default for Config {
             plugins_must_be_owned: true,
             hot: vec!["**/SKILL.md".to_owned()],
             severity: Vec::new(),
+            ignore: Vec::new(),
         }
     }
 }
@@ -215,6 +232,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
             Top::Owners => owners(value, &mut config)?,
             Top::Reload => reload(value, &mut config)?,
             Top::Severity => config.severity = severity(value)?,
+            Top::Ignore => config.ignore = ignores(value)?,
         }
     }
     Ok(config)
@@ -230,6 +248,7 @@ enum Top {
     Owners,
     Reload,
     Severity,
+    Ignore,
 }
 
 const TOP_KEYS: &[(&str, Top)] = &[
@@ -241,6 +260,7 @@ const TOP_KEYS: &[(&str, Top)] = &[
     ("owners", Top::Owners),
     ("reload", Top::Reload),
     ("severity", Top::Severity),
+    ("ignore", Top::Ignore),
 ];
 
 #[derive(Clone, Copy)]
@@ -529,6 +549,95 @@ fn reload(value: &Spanned<Node>, config: &mut Config) -> Result<(), ConfigError>
         config.hot = globs(value, "reload.hot", "the plugin directory")?;
     }
     Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum IgnoreKey {
+    Kind,
+    Plugin,
+    Path,
+    Reason,
+}
+
+const IGNORE_KEYS: &[(&str, IgnoreKey)] = &[
+    ("kind", IgnoreKey::Kind),
+    ("plugin", IgnoreKey::Plugin),
+    ("path", IgnoreKey::Path),
+    ("reason", IgnoreKey::Reason),
+];
+
+/// `ignore:` — a list of `{kind, plugin | path, reason}`: a suppression must say what it
+/// suppresses and why.
+fn ignores(value: &Spanned<Node>) -> Result<Vec<IgnoreEntry>, ConfigError> {
+    let items = match &value.value {
+        Node::Null => return Ok(Vec::new()),
+        Node::Seq(items) => items,
+        other => {
+            return Err(error_at(
+                value,
+                format!(
+                    "`ignore` must be a list of {{kind, plugin or path, reason}} entries, found {}",
+                    other.kind()
+                ),
+            ));
+        }
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let Node::Map(entries) = &item.value else {
+            return Err(error_at(
+                item,
+                format!(
+                    "`ignore` entries must be mappings with `kind`, `plugin` or `path`, and `reason`, found {}",
+                    item.value.kind()
+                ),
+            ));
+        };
+        let (mut kind, mut plugin, mut path, mut reason) = (None, None, None, None);
+        for (key, value) in entries {
+            let text = string(value, "`ignore` values must be strings")?.to_owned();
+            match lookup(key, IGNORE_KEYS, Some("ignore"))? {
+                IgnoreKey::Kind => kind = Some(text),
+                IgnoreKey::Plugin => plugin = Some(text),
+                IgnoreKey::Path => path = Some(text),
+                IgnoreKey::Reason => reason = Some(text),
+            }
+        }
+        let Some(kind) = kind.filter(|k| !k.is_empty()) else {
+            return Err(error_at(item, "an `ignore` entry needs a `kind`".into()));
+        };
+        if plugin.is_some() == path.is_some() {
+            return Err(error_at(
+                item,
+                "an `ignore` entry names exactly one of `plugin` (an id) or `path` (a glob)".into(),
+            ));
+        }
+        if let Some(p) = &path
+            && let Err(problem) = compile_glob(p)
+        {
+            return Err(error_at(
+                item,
+                format!("`path` glob {:?} {problem}", shown_glob(p)),
+            ));
+        }
+        let Some(reason) = reason.filter(|r| !r.trim().is_empty()) else {
+            return Err(error_at(
+                item,
+                "an `ignore` entry needs a non-empty `reason`: why this finding is acceptable"
+                    .into(),
+            ));
+        };
+        let (line, column) = position(&item.referenced);
+        out.push(IgnoreEntry {
+            kind,
+            plugin,
+            path,
+            reason,
+            line,
+            column,
+        });
+    }
+    Ok(out)
 }
 
 fn severity(value: &Spanned<Node>) -> Result<Vec<SeverityOverride>, ConfigError> {

@@ -103,17 +103,17 @@ fn unknown_top_level_key() {
     assert_eq!(at(&e), (3, 1));
     assert_eq!(
         e.message,
-        "unknown key `plugin` (did you mean `plugins`? expected one of: plugins, exclude, lock, manifest, symlinks, owners, reload, severity)"
+        "unknown key `plugin` (did you mean `plugins`? expected one of: plugins, exclude, lock, manifest, symlinks, owners, reload, severity, ignore)"
     );
     assert_eq!(
         e.to_string(),
-        "line 3, column 1: unknown key `plugin` (did you mean `plugins`? expected one of: plugins, exclude, lock, manifest, symlinks, owners, reload, severity)"
+        "line 3, column 1: unknown key `plugin` (did you mean `plugins`? expected one of: plugins, exclude, lock, manifest, symlinks, owners, reload, severity, ignore)"
     );
     // Nothing near: no guess.
     let e = err("colour: red\n");
     assert_eq!(
         e.message,
-        "unknown key `colour` (expected one of: plugins, exclude, lock, manifest, symlinks, owners, reload, severity)"
+        "unknown key `colour` (expected one of: plugins, exclude, lock, manifest, symlinks, owners, reload, severity, ignore)"
     );
 }
 

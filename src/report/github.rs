@@ -229,6 +229,22 @@ pub fn summary(inv: &Inventory, findings: &[Finding], command: &str) -> String {
         }
         body.push('\n');
     }
+    if !inv.suppressed.is_empty() {
+        let _ = writeln!(body, "### Suppressed by `ignore:`\n");
+        for s in &inv.suppressed {
+            let f = &s.finding;
+            let _ = writeln!(
+                body,
+                "- {} at {}: {} (reason: {}, `.plugin-lock.yml` line {})",
+                code(f.kind.as_str()),
+                escape::md_location(&f.path, f.line),
+                cell(&f.title),
+                cell(&s.reason),
+                s.line
+            );
+        }
+        body.push('\n');
+    }
     let short = |d: Option<&str>| d.map(|d| code(escape::short_id(d))).unwrap_or_default();
     let (ok, attention): (Vec<_>, Vec<_>) =
         inv.plugins.iter().partition(|p| p.status == Status::Ok);

@@ -108,6 +108,39 @@ pub fn report(
     verdict_line(out, findings, verdict, style)
 }
 
+/// How many findings `ignore:` suppressed (and, with `verbose`, each with its reason).
+pub fn suppressed(
+    out: &mut dyn Write,
+    suppressed: &[crate::checks::suppress::Suppressed],
+    verbose: bool,
+    quiet: bool,
+) -> io::Result<()> {
+    if suppressed.is_empty() || quiet {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "note: {} finding(s) suppressed by `ignore:` in .plugin-lock.yml{}",
+        suppressed.len(),
+        if verbose { ":" } else { " (-v lists them)" }
+    )?;
+    if verbose {
+        for s in suppressed {
+            writeln!(
+                out,
+                "  suppressed[{}]: {} ({}:{}; reason: {}; .plugin-lock.yml line {})",
+                s.finding.kind.as_str(),
+                escape::shown(&s.finding.title),
+                escape::shown(&s.finding.path),
+                s.finding.line,
+                escape::shown(&s.reason),
+                s.line
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// `--statistics`: one line per kind and severity, the count first, then the verdict.
 pub fn statistics(
     out: &mut dyn Write,

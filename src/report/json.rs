@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::checks::findings::{Finding, Severity};
 use crate::checks::integrity::Inventory;
+use crate::checks::suppress::Suppressed;
 use crate::escape;
 use crate::report::PluginJson;
 
@@ -20,6 +21,9 @@ pub struct FindingJson<'a> {
     pub column: Option<u32>,
     pub message: String,
     pub help_uri: String,
+    /// Set when an `ignore:` entry suppressed the finding: it is reported, not counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<SuppressedJson<'a>>,
     #[serde(flatten)]
     pub fields: &'a std::collections::BTreeMap<String, serde_json::Value>,
 }
@@ -36,9 +40,28 @@ impl<'a> FindingJson<'a> {
             // Capped parts: the data fields stay exact, the text for people is bounded.
             message: crate::report::message(f),
             help_uri: crate::checks::findings::help_uri(f.kind),
+            suppressed: None,
             fields: &f.fields,
         }
     }
+
+    /// A suppressed finding, with the `ignore:` entry's reason and line.
+    pub fn suppressed(s: &'a Suppressed) -> Self {
+        FindingJson {
+            suppressed: Some(SuppressedJson {
+                reason: &s.reason,
+                line: s.line,
+            }),
+            ..FindingJson::new(&s.finding)
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct SuppressedJson<'a> {
+    pub reason: &'a str,
+    /// The `ignore:` entry's line in `.plugin-lock.yml`.
+    pub line: u32,
 }
 
 /// Pretty-printed JSON and a final newline; DEL, C1 and line separators as `\u`
@@ -84,7 +107,11 @@ pub fn verify(
             source: &inv.source,
             verdict: if failed { "fail" } else { "pass" },
             base,
-            findings: findings.iter().map(FindingJson::new).collect(),
+            findings: findings
+                .iter()
+                .map(FindingJson::new)
+                .chain(inv.suppressed.iter().map(FindingJson::suppressed))
+                .collect(),
             plugins: inv.plugins.iter().map(PluginJson::new).collect(),
         },
     )

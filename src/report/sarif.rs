@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use crate::checks::findings::{Finding, Kind, Severity};
+use crate::checks::suppress::Suppressed;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -109,15 +110,25 @@ fn result(f: &Finding, rule_index: usize) -> Value {
     result
 }
 
-pub fn write(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
+/// The SARIF log: `findings`, then the `suppressed` ones with a `suppressions` entry
+/// (kind `external`: the configuration, not the source, suppresses them).
+pub fn write(
+    out: &mut dyn Write,
+    findings: &[Finding],
+    suppressed: &[Suppressed],
+) -> io::Result<()> {
     let rules: Vec<Value> = Kind::ALL.iter().map(|k| rule(*k)).collect();
-    let results: Vec<Value> = findings
-        .iter()
-        .map(|f| {
-            let index = Kind::ALL.iter().position(|k| *k == f.kind).unwrap_or(0);
-            result(f, index)
-        })
-        .collect();
+    let index = |f: &Finding| Kind::ALL.iter().position(|k| *k == f.kind).unwrap_or(0);
+    let mut results: Vec<Value> = findings.iter().map(|f| result(f, index(f))).collect();
+    for s in suppressed {
+        let mut r = result(&s.finding, index(&s.finding));
+        r["suppressions"] = json!([{
+            "kind": "external",
+            "status": "accepted",
+            "justification": s.reason,
+        }]);
+        results.push(r);
+    }
     let doc = json!({
         "$schema": SCHEMA,
         "version": "2.1.0",

@@ -29,6 +29,7 @@ mod security_trees;
 mod security_writes;
 mod snapshots;
 mod sources;
+mod suppress;
 mod update;
 mod update_sources;
 #[allow(dead_code)] // helpers shared by modules; not every module uses each

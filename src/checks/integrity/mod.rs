@@ -40,6 +40,7 @@ pub struct Settings {
     /// Whether `.plugin-lock.yml` exists in `T`.
     pub config_exists: bool,
     pub levels: Levels,
+    pub ignores: crate::checks::suppress::Ignores,
 }
 
 pub fn settings(reader: &mut Reader<'_>, flags: &Overrides) -> Result<Settings> {
@@ -75,6 +76,7 @@ pub fn settings(reader: &mut Reader<'_>, flags: &Overrides) -> Result<Settings> 
             }
         };
     let levels = Levels::from_config(&config.severity, CONFIG_FILE)?;
+    let ignores = crate::checks::suppress::Ignores::from_config(&config.ignore, CONFIG_FILE)?;
     if !flags.plugins.is_empty() {
         config.plugins = flags.plugins.clone();
         config.plugin_lines.clear();
@@ -95,6 +97,7 @@ pub fn settings(reader: &mut Reader<'_>, flags: &Overrides) -> Result<Settings> 
         config,
         config_exists,
         levels,
+        ignores,
     })
 }
 
@@ -173,6 +176,8 @@ pub struct Inventory {
     /// The `plugins` globs (indices) that matched no directory.
     pub unmatched_globs: Vec<usize>,
     pub nested: Vec<discover::Nested>,
+    /// Findings an `ignore:` entry suppressed: reported as such, never in the verdict.
+    pub suppressed: Vec<crate::checks::suppress::Suppressed>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -444,6 +449,7 @@ pub fn inventory(
         excluded: discovery.excluded,
         unmatched_globs: discovery.unmatched,
         nested: discovery.nested,
+        suppressed: Vec::new(),
     })
 }
 

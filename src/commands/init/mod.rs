@@ -439,6 +439,7 @@ fn check(snap: &Snapshot, config: &Config) -> Result<(Inventory, Vec<Finding>)> 
         config: config.clone(),
         config_exists: true,
         levels: Levels::from_config(&[], integrity::CONFIG_FILE)?,
+        ignores: Default::default(),
     };
     pipeline::evaluate(
         snap,
