@@ -79,6 +79,8 @@ pub enum Format {
     Github,
     /// SARIF 2.1.0 for code scanning (verify only).
     Sarif,
+    /// One line per finding, `path:line:col: severity[kind] message` (verify only).
+    Concise,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -120,6 +120,7 @@ pub fn decode(text: &str) -> Option<Computed> {
             listed: s.bytecode.0,
             count: s.bytecode.1,
         },
+        more_rejections: Vec::new(),
     })
 }
 

@@ -580,6 +580,7 @@ mod tests {
                 listed: vec!["__pycache__/x.pyc".into()],
                 count: 7,
             },
+            more_rejections: Vec::new(),
         };
         let text = encode(&c).unwrap();
         assert_eq!(encode(&decode(&text).unwrap()).unwrap(), text);

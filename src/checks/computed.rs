@@ -24,4 +24,6 @@ pub struct Computed {
     pub cacheable: bool,
     /// Committed bytecode inside the plugin (`bytecode_committed`).
     pub bytecode: digest::Bytecode,
+    /// A rejected plugin's offending entries after the first (never cached).
+    pub more_rejections: Vec<Rejection>,
 }

@@ -43,8 +43,8 @@ impl Ctx<'_> {
         match self.cli.format {
             None | Some(Format::Human) => Ok(Plain::Human),
             Some(Format::Json) => Ok(Plain::Json),
-            Some(Format::Github | Format::Sarif) => Err(Error::Usage(
-                "--format github and sarif are for `verify`; this command prints human or json"
+            Some(Format::Github | Format::Sarif | Format::Concise) => Err(Error::Usage(
+                "--format github, sarif and concise are for `verify`; this command prints human or json"
                     .into(),
             )),
         }

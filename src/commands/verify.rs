@@ -31,7 +31,12 @@ pub fn run(ctx: &mut Ctx<'_>, report: Option<&Path>, options: Options) -> Result
         check_approvals,
         statistics,
     } = options;
-    if statistics && matches!(ctx.verify_format(), Format::Github | Format::Sarif) {
+    if statistics
+        && matches!(
+            ctx.verify_format(),
+            Format::Github | Format::Sarif | Format::Concise
+        )
+    {
         return Err(Error::Usage(
             "--statistics prints human or json; github and sarif report each finding".into(),
         ));
@@ -129,7 +134,7 @@ pub fn run(ctx: &mut Ctx<'_>, report: Option<&Path>, options: Options) -> Result
     // The JSON report: where asked (replacing the path, never writing through it), and
     // always with `github`, as a fresh file whose path is the `report` output.
     let report_path = match (report, format) {
-        (None, Format::Human | Format::Json | Format::Sarif) => None,
+        (None, Format::Human | Format::Json | Format::Sarif | Format::Concise) => None,
         (Some(path), _) => {
             let repo = snap.local_repo();
             write_path::report_file(
@@ -156,6 +161,7 @@ pub fn run(ctx: &mut Ctx<'_>, report: Option<&Path>, options: Options) -> Result
         Format::Human if statistics => human::statistics(ctx.out, &findings, &verdict, style),
         Format::Json => json::verify(ctx.out, &inv, &findings, base_json.as_ref()),
         Format::Sarif => sarif::write(ctx.out, &findings, &inv.suppressed),
+        Format::Concise => human::concise(ctx.out, &findings, &verdict, ctx.cli.quiet),
         Format::Human => human::report(ctx.out, &findings, &verdict, style, ctx.cli.quiet)
             .and_then(|()| {
                 human::suppressed(ctx.out, &inv.suppressed, ctx.cli.verbose, ctx.cli.quiet)

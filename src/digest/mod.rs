@@ -60,6 +60,9 @@ pub struct Outcome {
     /// With [`Options::contents`]: each record's path and the bytes hashed for it, in
     /// record order (empty when the plugin is rejected).
     pub contents: Vec<(String, Vec<u8>)>,
+    /// A rejected plugin's other offending entries, after the first (`result`'s), in
+    /// record order: every problem is reported, not only the first.
+    pub more_rejections: Vec<Rejection>,
 }
 
 /// The plugin's entries that Python would run in place of its sources: anything under
@@ -96,6 +99,9 @@ impl Bytecode {
 
 /// Computes the digest of the plugin directory `dir` (its exact path in `T`) whose entry
 /// is `node`. `buf` is the calling thread's reused blob buffer.
+/// The most offending entries reported for one plugin.
+pub const MAX_REJECTIONS: usize = 100;
+
 pub fn plugin(
     reader: &mut impl Tree,
     dir: &BStr,
@@ -115,6 +121,7 @@ pub fn plugin(
         first: None,
         looked_outside: false,
         bytecode: Bytecode::default(),
+        more_rejections: Vec::new(),
     };
     match node.kind {
         Kind::Dir => {}
@@ -184,46 +191,37 @@ pub fn plugin(
     // order rejects the plugin.
     let mut sources: Vec<(String, BString, Node)> = Vec::with_capacity(entries.len());
     let mut resolver = Resolver::new(reader, dir);
+    // Every offending entry, in record order (bounded: a plugin of a million bad links
+    // is not a million findings).
+    let mut rejections: Vec<Rejection> = Vec::new();
     for (rel, entry) in entries {
+        if rejections.len() >= MAX_REJECTIONS {
+            break;
+        }
         let repo_path = join_bytes(dir, &rel);
-        let stop = |result: std::result::Result<String, Rejection>, looked_outside| Outcome {
-            result,
-            records: Vec::new(),
-            contents: Vec::new(),
-            first: first.clone(),
-            looked_outside,
-            bytecode: bytecode.clone(),
-        };
         let rel = match check_name(rel.as_bstr()) {
             Ok(rel) => rel.to_owned(),
             Err(why) => {
-                return Ok(stop(
-                    Err(Rejection {
-                        kind: RejectionKind::UnsupportedPath,
-                        path: shown(&repo_path).into_owned(),
-                        message: format!(
-                            "`{}` {why}; such a name cannot be locked portably",
-                            shown(&rel)
-                        ),
-                    }),
-                    resolver.looked_outside,
-                ));
+                rejections.push(Rejection {
+                    kind: RejectionKind::UnsupportedPath,
+                    path: shown(&repo_path).into_owned(),
+                    message: format!(
+                        "`{}` {why}; such a name cannot be locked portably",
+                        shown(&rel)
+                    ),
+                });
+                continue;
             }
         };
         match entry.kind {
             Kind::File => sources.push((rel, repo_path, entry)),
             Kind::Submodule => {
                 let shown_path = shown(&repo_path).into_owned();
-                return Ok(stop(
-                    Err(Rejection {
-                        kind: RejectionKind::UnsupportedEntry,
-                        message: format!(
-                            "`{shown_path}` is a submodule; a plugin cannot contain one"
-                        ),
-                        path: shown_path,
-                    }),
-                    resolver.looked_outside,
-                ));
+                rejections.push(Rejection {
+                    kind: RejectionKind::UnsupportedEntry,
+                    message: format!("`{shown_path}` is a submodule; a plugin cannot contain one"),
+                    path: shown_path,
+                });
             }
             Kind::Dir => {}
             Kind::Link => {
@@ -243,15 +241,26 @@ pub fn plugin(
                 };
                 match checked {
                     Ok((path, node)) => sources.push((rel, path, node)),
-                    Err(rejection) => {
-                        return Ok(stop(Err(rejection), resolver.looked_outside));
-                    }
+                    Err(rejection) => rejections.push(rejection),
                 }
             }
         }
     }
 
     let looked_outside = resolver.looked_outside;
+    if !rejections.is_empty() {
+        let first_rejection = rejections.remove(0);
+        return Ok(Outcome {
+            result: Err(first_rejection),
+            records: Vec::new(),
+            contents: Vec::new(),
+            first,
+            // Not cached: the cache keeps one rejection per plugin, and this has its list.
+            looked_outside: looked_outside || !rejections.is_empty(),
+            bytecode,
+            more_rejections: rejections,
+        });
+    }
     // Second pass: read and hash, one buffer for the whole plugin.
     let mut hasher = Sha256::new();
     let mut records = Vec::new();
@@ -302,6 +311,7 @@ pub fn plugin(
         looked_outside,
         bytecode,
         contents,
+        more_rejections: Vec::new(),
     })
 }
 

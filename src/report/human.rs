@@ -105,6 +105,14 @@ pub fn report(
     if quiet {
         return Ok(());
     }
+    let rows = crate::checks::findings::statistics(findings);
+    if rows.len() > 1 {
+        let counts: Vec<String> = rows
+            .iter()
+            .map(|(kind, severity, n)| format!("{n} {}[{}]", severity.as_str(), kind.as_str()))
+            .collect();
+        writeln!(out, "{}", counts.join(", "))?;
+    }
     verdict_line(out, findings, verdict, style)
 }
 
@@ -163,6 +171,43 @@ pub fn statistics(
         )?;
     }
     verdict_line(out, findings, verdict, style)
+}
+
+/// `--format concise`: one line per finding, `path:line:col: severity[kind] message`, as
+/// grep and editors read them, then the verdict.
+pub fn concise(
+    out: &mut dyn Write,
+    findings: &[Finding],
+    verdict: &Verdict<'_>,
+    quiet: bool,
+) -> io::Result<()> {
+    for f in findings {
+        if quiet && f.severity != Severity::Error {
+            continue;
+        }
+        writeln!(
+            out,
+            "{}:{}:{}: {}[{}] {}",
+            escape::shown(&f.path),
+            f.line,
+            f.column.unwrap_or(1),
+            f.severity.as_str(),
+            f.kind.as_str(),
+            escape::shown_text(&crate::report::message(f))
+        )?;
+    }
+    if quiet {
+        return Ok(());
+    }
+    verdict_line(
+        out,
+        findings,
+        verdict,
+        Style {
+            color: false,
+            verbose: false,
+        },
+    )
 }
 
 /// The one line that says pass or fail and why.

@@ -189,3 +189,38 @@ fn a_renamed_plugin_is_one_finding_and_update_renames_the_entry() {
     assert!(stdout(&out).contains("+ gamma"), "{}", stdout(&out));
     assert!(stdout(&out).contains("- beta"), "{}", stdout(&out));
 }
+
+#[test]
+fn every_rejection_of_a_plugin_is_reported() {
+    let repo = two_plugins();
+    for name in ["a", "b", "c"] {
+        std::os::unix::fs::symlink(
+            format!("missing-{name}"),
+            repo.path().join(format!("plugins/alpha/{name}.py")),
+        )
+        .unwrap();
+    }
+    repo.commit("three dangling links");
+    let (exit, doc) = verify_json(repo.path(), &[], &[]);
+    assert_eq!(exit, 4);
+    let dangling: Vec<&str> = of_kind(&doc, "dangling_symlink")
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        dangling,
+        [
+            "plugins/alpha/a.py",
+            "plugins/alpha/b.py",
+            "plugins/alpha/c.py"
+        ]
+    );
+    let out = repo.run(&["update"]);
+    assert_eq!(code(&out), 4);
+    let err = stderr(&out);
+    assert_eq!(err.matches("error[dangling_symlink]").count(), 3, "{err}");
+    assert!(
+        err.contains("update: refused: 1 plugin(s) rejected"),
+        "{err}"
+    );
+}

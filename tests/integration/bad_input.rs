@@ -794,10 +794,10 @@ fn assert_update_refuses(repo: &Repo, path: &str) {
     let doc = json(&out);
     assert_eq!(doc["refused"], true, "{doc:#}");
     assert_eq!(doc["written"], false, "{doc:#}");
-    // The reasons are the rejections, one per rejected plugin.
+    // The reasons are the rejections, the plugin's first (in record order) first.
     let reasons = findings(&doc);
-    assert_eq!(reasons.len(), 1, "{doc:#}");
-    assert_eq!(reasons[0]["path"], path, "{doc:#}");
+    assert!(!reasons.is_empty(), "{doc:#}");
+    assert!(reasons.iter().any(|r| r["path"] == path), "{doc:#}");
     assert_eq!(repo.read(LOCK), before, "the lock is untouched");
 }
 
@@ -820,11 +820,20 @@ fn symlink_with_an_absolute_target() {
 
 #[test]
 fn symlink_loop() {
+    let repo = staged(&[("plugins/alpha/a", LINK, b"a")]);
+    assert_rejected(&repo, "symlink_loop", "plugins/alpha/a", "alpha");
+    // Two links that name each other: each one loops, each is reported.
     let repo = staged(&[
         ("plugins/alpha/a", LINK, b"b"),
         ("plugins/alpha/b", LINK, b"a"),
     ]);
-    assert_rejected(&repo, "symlink_loop", "plugins/alpha/a", "alpha");
+    let (_, doc) = verify(&repo);
+    let loops: Vec<&str> = findings(&doc)
+        .iter()
+        .filter(|f| f["kind"] == "symlink_loop")
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(loops, ["plugins/alpha/a", "plugins/alpha/b"], "{doc:#}");
 }
 
 #[test]
@@ -954,7 +963,7 @@ fn file_name_that_is_not_utf8() {
 }
 
 #[test]
-fn several_offending_entries_reject_once_for_the_first_in_record_order() {
+fn several_offending_entries_are_each_reported_the_first_in_record_order_decides() {
     // Git's tree order is `a-b`, `a.txt`, `a/`; record order puts `a/b` first.
     let repo = staged(&[
         ("plugins/alpha/a-b", GITLINK, b""),
@@ -964,8 +973,32 @@ fn several_offending_entries_reject_once_for_the_first_in_record_order() {
     ]);
     let (exit, doc) = verify(&repo);
     assert_eq!(exit, 4, "{doc:#}");
-    assert_eq!(error_kinds(&doc), ["dangling_symlink"], "{doc:#}");
-    assert_rejected(&repo, "dangling_symlink", "plugins/alpha/a/b", "alpha");
+    let mut reported: Vec<(&str, &str)> = findings(&doc)
+        .iter()
+        .filter(|f| f["plugin"] == "alpha" && f["severity"] == "error")
+        .map(|f| (f["kind"].as_str().unwrap(), f["path"].as_str().unwrap()))
+        .collect();
+    reported.sort_unstable();
+    assert_eq!(
+        reported,
+        [
+            ("dangling_symlink", "plugins/alpha/a/b"),
+            ("symlink_escape", "plugins/alpha/a.txt"),
+            ("symlink_loop", "plugins/alpha/z"),
+            ("unsupported_entry", "plugins/alpha/a-b"),
+        ],
+        "{doc:#}"
+    );
+    // The plugin's status names the first in record order.
+    let alpha = doc["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "alpha")
+        .unwrap();
+    assert_eq!(alpha["rejection"]["kind"], "dangling_symlink");
+    assert_eq!(alpha["rejection"]["path"], "plugins/alpha/a/b");
+    assert_update_refuses(&repo, "plugins/alpha/a/b");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -80,3 +80,42 @@ fn statistics_count_each_kind_and_severity() {
     let out = repo.run(&["verify", "--statistics", "--format", "sarif"]);
     assert_eq!(code(&out), 2);
 }
+
+#[test]
+fn concise_is_one_grep_friendly_line_per_finding() {
+    let repo = failing();
+    let out = repo.run(&["verify", "--format", "concise"]);
+    assert_eq!(code(&out), 4);
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].starts_with(
+            "plugins/PLUGINS.lock:1:1: warning[codeowners_missing] no CODEOWNERS file"
+        ),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with("plugins/PLUGINS.lock:2:1: error[integrity_mismatch] plugin `alpha` does not match its lock entry"),
+        "{text}"
+    );
+    assert_eq!(
+        lines[2],
+        format!(
+            "verify: FAILED 1 error, 1 warning; 2 plugins checked against plugins/PLUGINS.lock [source {}]",
+            &head[..12]
+        )
+    );
+    // The human report ends with the counts per kind when there is more than one kind.
+    let out = repo.run(&["verify"]);
+    assert!(
+        stdout(&out).contains(
+            "\n1 error[integrity_mismatch], 1 warning[codeowners_missing]\nverify: FAILED"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    let out = repo.run(&["list", "--format", "concise"]);
+    assert_eq!(code(&out), 2);
+}

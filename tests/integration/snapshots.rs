@@ -81,6 +81,7 @@ error[unlocked_plugin]: plugin `gamma` has no entry in plugins/PLUGINS.lock
   --> plugins/gamma/plugin.yaml:1
    = help: if the plugin is meant to be there, run `plugin-lock update`, review the change and commit plugins/PLUGINS.lock
 
+1 error[integrity_mismatch], 1 error[unlocked_plugin], 1 error[missing_plugin_directory]
 verify: FAILED 3 errors, 0 warnings; 3 plugins checked against plugins/PLUGINS.lock [source [..]]
 
 "#]]

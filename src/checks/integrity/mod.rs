@@ -145,6 +145,8 @@ pub struct PluginState {
     pub dir: String,
     pub digest: Option<String>,
     pub rejection: Option<Rejection>,
+    /// The plugin's other rejections, after the first.
+    pub more_rejections: Vec<Rejection>,
     pub locked: Option<String>,
     pub lock_line: Option<u32>,
     pub status: Status,
@@ -282,6 +284,7 @@ fn compute(
             first_file: None,
             cacheable: false,
             bytecode: digest::Bytecode::default(),
+            more_rejections: Vec::new(),
         });
     }
     let outcome = digest::plugin(
@@ -343,6 +346,7 @@ fn finish(
         first_file: outcome.first.map(|rel| join(&plugin.dir, &rel)),
         cacheable: !outcome.looked_outside,
         bytecode: outcome.bytecode,
+        more_rejections: outcome.more_rejections,
     })
 }
 
@@ -406,6 +410,7 @@ pub fn inventory(
             dir: plugin.dir.clone(),
             digest,
             rejection,
+            more_rejections: c.more_rejections,
             locked: entry.map(|e| e.digest.clone()),
             lock_line: entry.map(|e| e.line),
             status,
@@ -428,6 +433,7 @@ pub fn inventory(
                     dir: join(lock_dir, &entry.id),
                     digest: None,
                     rejection: None,
+                    more_rejections: Vec::new(),
                     locked: Some(entry.digest.clone()),
                     lock_line: Some(entry.line),
                     status: Status::MissingDirectory,

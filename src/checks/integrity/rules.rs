@@ -95,6 +95,9 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
             // The finding's own `path` is the offending entry (DESIGN.md's `path` field);
             // no extra `path` field, which would repeat the key in the JSON object.
             out.push(contract::rejected(&p.id, r));
+            for more in &p.more_rejections {
+                out.push(contract::rejected(&p.id, more));
+            }
         }
         if p.bytecode.count > 0 {
             out.push(bytecode_finding(p));

@@ -31,9 +31,10 @@ fn output(ctx: &Ctx<'_>) -> Result<Output> {
         Some(Format::Human) => Output::Human,
         Some(Format::Json) => Output::Json,
         Some(Format::Github) => Output::Github,
-        Some(Format::Sarif) => {
+        Some(Format::Sarif | Format::Concise) => {
             return Err(Error::Usage(
-                "--format sarif is for `verify`; hooks print human, json or github".into(),
+                "--format sarif and concise are for `verify`; hooks print human, json or github"
+                    .into(),
             ));
         }
         None if actions_env::in_actions() => Output::Github,

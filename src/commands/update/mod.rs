@@ -67,9 +67,10 @@ pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool, tracked: bool) 
             f.plugin.as_ref().is_some_and(|id| {
                 inv.plugins.iter().any(|p| {
                     &p.id == id
-                        && p.rejection
-                            .as_ref()
-                            .is_some_and(|r| r.path == f.path && r.kind.as_str() == f.kind.as_str())
+                        && p.rejection.iter().chain(&p.more_rejections).any(|r| {
+                            r.path == f.path
+                                && crate::checks::contract::rejection_kind(r.kind) == f.kind
+                        })
                 })
             })
         })
@@ -104,7 +105,13 @@ pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool, tracked: bool) 
                 writeln!(
                     ctx.err,
                     "update: refused: {} plugin(s) rejected; {} is unchanged",
-                    rejected.len(),
+                    {
+                        let mut ids: Vec<&String> =
+                            rejected.iter().filter_map(|f| f.plugin.as_ref()).collect();
+                        ids.sort();
+                        ids.dedup();
+                        ids.len()
+                    },
                     escape::shown(&lock_path)
                 )
                 .map_err(io_out)?;
