@@ -236,9 +236,9 @@ pub enum HookAction {
     /// lines); exit 4 stops the push.
     PrePush {
         /// The remote's name (git passes it).
-        remote: Option<String>,
+        remote: String,
         /// The remote's URL (git passes it).
-        url: Option<String>,
+        url: String,
     },
     /// For the pre-commit framework's pre-push stage: verify PRE_COMMIT_TO_REF (explained
     /// against PRE_COMMIT_FROM_REF); without it, PRE_COMMIT_LOCAL_BRANCH, else HEAD.

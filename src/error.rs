@@ -16,7 +16,7 @@ pub mod exit {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: not a git repository (or any of its parents): {cause}")]
+    #[error("{path}: not a git repository (or any of its parents){cause}")]
     NotARepository { path: PathBuf, cause: String },
     #[error("unknown revision `{rev}`: {cause}")]
     UnknownRevision { rev: String, cause: String },

@@ -32,7 +32,7 @@ fn rejection_help(kind: RejectionKind) -> &'static str {
             "commit the file the link points to, or remove the link (or set `symlinks: as-link`)"
         }
         RejectionKind::UnsupportedEntry => {
-            "commit the files themselves: a plugin is a directory of regular files and links to files"
+            "commit the files themselves (a plugin is a directory of regular files and links to files, each within the blob size limit); hash a link to a directory as its target text with `symlinks: as-link`; or, if the directory is not a plugin, list it under `exclude:` in .plugin-lock.yml"
         }
         RejectionKind::UnsupportedPath => {
             "rename the entry: names must be UTF-8 without control characters"

@@ -198,7 +198,8 @@ pub fn run(ctx: &mut Ctx<'_>, report: Option<&Path>, options: Options) -> Result
         let _ = ctx.out.flush();
         let summary = github::summary(&inv, &findings, "verify");
         let outcome = checkrun::publish(&findings, &summary, &api::GithubEnv::from_env());
-        let quiet = ctx.cli.quiet && matches!(outcome, checkrun::Outcome::Created { .. });
+        // `-q` is errors only: the verdict is the exit code, not the check run's fate.
+        let quiet = ctx.cli.quiet;
         if let Some(note) = outcome.note(format == Format::Github).filter(|_| !quiet) {
             let _ = writeln!(ctx.err, "{note}");
         }

@@ -113,6 +113,51 @@ pub fn is_canonical(bytes: &[u8], lock: &Lock) -> bool {
     bytes == render(&lock.to_map()).as_bytes()
 }
 
+/// Why `bytes` (which parsed as `lock`) are not the canonical rendering, in the terms a
+/// person fixes by hand; `None` when they are.
+pub fn difference(bytes: &[u8], lock: &Lock) -> Option<String> {
+    let canonical = render(&lock.to_map());
+    if bytes == canonical.as_bytes() {
+        return None;
+    }
+    if bytes.windows(2).any(|w| w == b"\r\n") {
+        return Some("it has CRLF line ends (an editor, or `core.autocrlf` on Windows: give the lock `-text` in .gitattributes); canonical is LF".to_owned());
+    }
+    let ids: Vec<&str> = lock.entries().iter().map(|e| e.id.as_str()).collect();
+    if let Some(pair) = ids.windows(2).find(|w| w[0] >= w[1]) {
+        let line = lock.get(pair[1]).map_or(1, |e| e.line);
+        return Some(format!(
+            "its keys are not sorted (`{}` on line {line} comes after `{}`)",
+            pair[1], pair[0]
+        ));
+    }
+    let text = String::from_utf8_lossy(bytes);
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('"') && line.len() - trimmed.len() != 2 {
+            return Some(format!(
+                "line {} is indented by {} spaces; canonical is 2",
+                i + 1,
+                line.len() - trimmed.len()
+            ));
+        }
+    }
+    if !bytes.ends_with(b"\n") {
+        return Some("it has no final newline".to_owned());
+    }
+    let first = text
+        .lines()
+        .zip(canonical.lines())
+        .position(|(a, b)| a != b)
+        .map_or_else(
+            || text.lines().count().min(canonical.lines().count()) + 1,
+            |i| i + 1,
+        );
+    Some(format!(
+        "line {first} differs from the canonical form (spacing, escapes or blank lines)"
+    ))
+}
+
 /// Escapes only what JSON requires, using the same forms as Python's `json`
 /// (short escapes where they exist, lowercase `\u00XX` otherwise).
 pub(crate) fn push_json_string(out: &mut String, s: &str) {

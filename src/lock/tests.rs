@@ -819,3 +819,34 @@ fn mutated_locks_never_panic() {
         "the fuzz loop should also exercise valid inputs"
     );
 }
+
+#[test]
+fn the_difference_from_canonical_is_said_in_a_persons_terms() {
+    let (a, b) = ("a".repeat(64), "b".repeat(64));
+    let canonical = format!("{{\n  \"a\": \"{a}\",\n  \"b\": \"{b}\"\n}}\n");
+    let says = |text: &str| difference(text.as_bytes(), &parse(text.as_bytes()).unwrap());
+    assert_eq!(says(&canonical), None);
+    assert!(
+        says(&canonical.replace('\n', "\r\n"))
+            .unwrap()
+            .contains("CRLF line ends")
+    );
+    let unsorted = format!("{{\n  \"b\": \"{b}\",\n  \"a\": \"{a}\"\n}}\n");
+    assert_eq!(
+        says(&unsorted).unwrap(),
+        "its keys are not sorted (`a` on line 3 comes after `b`)"
+    );
+    assert_eq!(
+        says(&canonical.replace("  \"", "    \"")).unwrap(),
+        "line 2 is indented by 4 spaces; canonical is 2"
+    );
+    assert_eq!(
+        says(canonical.trim_end()).unwrap(),
+        "it has no final newline"
+    );
+    let spaced = canonical.replace("\": \"", "\":\"");
+    assert_eq!(
+        says(&spaced).unwrap(),
+        "line 2 differs from the canonical form (spacing, escapes or blank lines)"
+    );
+}

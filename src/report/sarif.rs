@@ -35,7 +35,7 @@ fn rule(kind: Kind) -> Value {
         "name": camel(kind.as_str()),
         "shortDescription": { "text": kind.summary() },
         "fullDescription": {
-            "text": format!("{} Raised by plugin-lock when verifying a tree against plugins/PLUGINS.lock.", kind.summary())
+            "text": format!("{} Raised by plugin-lock when verifying a tree against its plugin lock (the `lock` of .plugin-lock.yml).", kind.summary())
         },
         "help": {
             "text": kind.fix(),

@@ -111,7 +111,8 @@ pub enum LockState {
     },
     Parsed {
         lock: Lock,
-        canonical: bool,
+        /// Why the bytes are not what `update` writes; `None` when they are.
+        not_canonical: Option<String>,
     },
     /// Merge-conflict markers from `line` on; each side as its text restores it.
     Conflicted(lock::conflict::Conflict),
@@ -232,7 +233,7 @@ pub fn lock_state(bytes: &[u8]) -> LockState {
 fn parsed(bytes: &[u8]) -> LockState {
     match lock::parser::parse(bytes) {
         Ok(lock) => LockState::Parsed {
-            canonical: lock::is_canonical(bytes, &lock),
+            not_canonical: lock::difference(bytes, &lock),
             lock,
         },
         Err(e) => LockState::Malformed {

@@ -64,10 +64,10 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
                 "resolve with `plugin-lock update`: it rewrites the lock from the merged plugins and reports each entry against both sides; review and commit it",
             ),
         ),
-        LockState::Parsed { canonical, .. } => {
-            if !canonical {
+        LockState::Parsed { not_canonical, .. } => {
+            if let Some(why) = not_canonical {
                 out.push(
-                    Finding::new(Kind::LockNotCanonical, lock_path, 1, format!("the lock `{lock_path}` is not in canonical form (sorted keys, 2-space indent, final newline)"))
+                    Finding::new(Kind::LockNotCanonical, lock_path, 1, format!("the lock `{lock_path}` is not in canonical form: {why}"))
                         .help(format!("rewrite it: {update}")),
                 );
             }

@@ -179,7 +179,9 @@ pub fn check(
             .help(Kind::CodeownersSyntax.fix()),
         );
     }
+    let mut duplicated = Vec::new();
     for (earlier, later, pattern) in file.owners.duplicate_patterns() {
+        duplicated.push(earlier);
         out.push(
             Finding::new(
                 Kind::CodeownersDuplicatePattern,
@@ -192,7 +194,12 @@ pub fn check(
     }
 
     let surveyed = survey_inventory(snap, &file.owners, &file.fingerprint, inv, cache)?;
-    for line in surveyed.shadowed {
+    // A repeated pattern's earlier line is shadowed by definition: one finding says so.
+    for line in surveyed
+        .shadowed
+        .into_iter()
+        .filter(|l| !duplicated.contains(l))
+    {
         out.push(
             Finding::new(
                 Kind::CodeownersShadowedRule,

@@ -27,7 +27,7 @@ pub fn run(ctx: &mut Ctx<'_>, action: &HookAction) -> Result<u8> {
         ));
     }
     match action {
-        HookAction::PrePush { remote, url } => pre_push(ctx, remote.as_deref(), url.as_deref()),
+        HookAction::PrePush { remote, url } => pre_push(ctx, Some(remote), Some(url)),
         HookAction::PreCommitFramework => pre_commit_framework(ctx),
         HookAction::Install {
             force,

@@ -169,7 +169,7 @@ pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool, tracked: bool) 
     let canonical = matches!(
         compared,
         LockState::Parsed {
-            canonical: true,
+            not_canonical: None,
             ..
         }
     );

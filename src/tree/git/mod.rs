@@ -62,9 +62,15 @@ pub fn open_repo() -> Result<gix::ThreadSafeRepository> {
         source,
     })?;
     gix::ThreadSafeRepository::discover_with_environment_overrides(&cwd).map_err(|e| {
+        // "Could not find a git repository …" says what the message says already.
+        let cause = chain(&e);
         Error::NotARepository {
             path: cwd.clone(),
-            cause: chain(&e),
+            cause: if cause.contains("Could not find a git repository") {
+                String::new()
+            } else {
+                format!(": {cause}")
+            },
         }
     })
 }
@@ -241,9 +247,19 @@ impl Snapshot {
 }
 
 fn resolve_rev(repo: &gix::Repository, rev: &str) -> Result<(String, ObjectId)> {
+    // gix's parse chain ("couldn't parse revision, input=…: Reference … could not be
+    // found: The ref partially named …") is said in a user's words.
     let unknown = |e: &gix::Error| Error::UnknownRevision {
         rev: rev.to_owned(),
-        cause: chain(e),
+        cause: {
+            let cause = chain(e);
+            if cause.contains("could not be found") || cause.contains("couldn't parse revision") {
+                "no branch, tag or commit has that name (`git branch -a`, `git tag` list them)"
+                    .to_owned()
+            } else {
+                cause
+            }
+        },
     };
     if rev == "HEAD" && repo.head().is_ok_and(|head| head.is_unborn()) {
         return Err(Error::UnknownRevision {
