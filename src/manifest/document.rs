@@ -39,6 +39,12 @@ pub fn problem(line: u32, column: u32, message: String) -> ManifestProblem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
     Str(String),
+    /// A plain YAML scalar that reads as a number (`version: 1.10`), with its text as
+    /// written, for the rules that take any text (a SKILL.md's `version`).
+    Number {
+        text: String,
+        kind: &'static str,
+    },
     Other(&'static str),
 }
 

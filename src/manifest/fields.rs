@@ -35,7 +35,15 @@ pub fn check(doc: &Doc, spec: &Spec, dir_name: &str) -> Result<Manifest, Vec<Man
         let entry = doc.get(field)?;
         let result = match &entry.value {
             Value::Str(s) => rule(s),
-            Value::Other(kind) => Err(not_a_string(field, spec.format, kind)),
+            // A free-form version is taken as written: `version: 1.10` is "1.10".
+            Value::Number { text, .. }
+                if field == Field::Version && !spec.format.semver_version() =>
+            {
+                rule(text)
+            }
+            Value::Number { kind, .. } | Value::Other(kind) => {
+                Err(not_a_string(field, spec.format, kind))
+            }
         };
         result.map_err(|m| problems.push(at(entry, m))).ok()
     };
@@ -64,7 +72,7 @@ fn not_a_string(field: Field, format: Format, kind: &str) -> String {
         Field::Version if format.semver_version() => {
             "version must be a string like \"1.2.3\"".to_owned()
         }
-        Field::Version => format!("version must be a string, found {kind} (quote it)"),
+        Field::Version => format!("version must be a string, found {kind}"),
         Field::Name => "name must be a string".to_owned(),
         Field::Description => format!("description must be a string, found {kind}"),
     }

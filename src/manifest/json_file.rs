@@ -9,7 +9,8 @@
 //! host that keeps the first `name` would register another plugin than the check saw.
 //! The depth is checked before serde_json runs (its own recursion limit is 128), so a
 //! 100,000-level document is one positioned error, and nothing here recurses deeper
-//! than [`MAX_DEPTH`].
+//! than [`MAX_DEPTH`]. Each level re-reads the text of the levels below it, so a
+//! document is scanned at most `MAX_DEPTH` times (1 MiB each, at worst).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -59,9 +60,10 @@ pub fn read(text: &str) -> Result<Doc, ManifestProblem> {
         };
         let at = reader.offset(value);
         let (line, column) = position(text, at);
-        let value = match value.get().starts_with('"') {
-            true => Value::Str(reader.string(value)?),
-            false => Value::Other(kind(value)),
+        let value = if value.get().starts_with('"') {
+            Value::Str(reader.string(value)?)
+        } else {
+            Value::Other(kind(value))
         };
         doc.entries.push(Entry {
             field,

@@ -49,6 +49,13 @@ pub fn read(text: &str, first_line: u32, what: &str) -> Result<Doc, ManifestProb
             field,
             value: match &value.value {
                 Node::Str(s) => Value::Str(s.clone()),
+                number @ (Node::Int | Node::Float) => match source_text(text, value) {
+                    Some(text) => Value::Number {
+                        text: text.to_owned(),
+                        kind: number.kind(),
+                    },
+                    None => Value::Other(number.kind()),
+                },
                 other => Value::Other(other.kind()),
             },
             line,
@@ -56,4 +63,13 @@ pub fn read(text: &str, first_line: u32, what: &str) -> Result<Doc, ManifestProb
         });
     }
     Ok(doc)
+}
+
+/// The text of a scalar as written where it is defined (an alias's target, not `*a`),
+/// when the parser knows its bytes.
+fn source_text<'t>(text: &'t str, node: &Spanned<Node>) -> Option<&'t str> {
+    let span = node.defined.span();
+    let start = usize::try_from(span.byte_offset()?).ok()?;
+    let len = usize::try_from(span.byte_len()?).ok()?;
+    text.get(start..start.checked_add(len)?)
 }

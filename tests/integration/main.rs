@@ -14,6 +14,7 @@ mod default_base;
 mod github;
 mod github_api;
 mod hook;
+mod manifests;
 mod owners;
 mod partial_clone;
 mod reports;

@@ -44,13 +44,24 @@ fn version_is_any_string_and_reported() {
     // Not semver-normalized: the text as written.
     let m = check("---\nname: a\ndescription: d\nversion: '1.0'\n---\n", "a").unwrap();
     assert_eq!(m.version.as_deref(), Some("1.0"));
-    // A YAML number has lost its text: ask for quotes.
-    let p = only("---\nname: a\ndescription: d\nversion: 1.0\n---\n", "a");
+    // A plain scalar that YAML reads as a number is taken as written.
+    for written in ["1.10", "2024", "0x1F", "1.0"] {
+        let text = format!("---\nname: a\ndescription: d\nversion: {written}\n---\n");
+        let m = check(&text, "a").unwrap();
+        assert_eq!(m.version.as_deref(), Some(written));
+    }
+    let m = check(
+        "---\nname: a\ndescription: d\nv: &v 1.5\nversion: *v\n---\n",
+        "a",
+    )
+    .unwrap();
+    assert_eq!(m.version.as_deref(), Some("1.5"));
+    // Not a string nor a number: refused where it is.
+    let p = only("---\nname: a\ndescription: d\nversion: [1]\n---\n", "a");
     assert_eq!(at(&p), (4, 10));
-    assert_eq!(
-        p.message,
-        "version must be a string, found a number (quote it)"
-    );
+    assert_eq!(p.message, "version must be a string, found a sequence");
+    let p = only("---\nname: a\ndescription: d\nversion: true\n---\n", "a");
+    assert_eq!(p.message, "version must be a string, found a boolean");
 }
 
 #[test]
