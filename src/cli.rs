@@ -114,8 +114,8 @@ pub struct ConfigArgs {
     /// Path of the lock file in the tree [default: plugins/PLUGINS.lock]
     #[arg(long, value_name = "PATH", global = true)]
     pub lock: Option<String>,
-    /// Manifest file name, or `none` [default: plugin.yaml]
-    #[arg(long, value_name = "NAME|none", global = true)]
+    /// Manifest path in each plugin (.yaml/.yml, .md/.markdown or .json), or `none` [default: plugin.yaml]
+    #[arg(long, value_name = "PATH|none", global = true)]
     pub manifest: Option<String>,
     /// Symlink policy: follow or as-link [default: follow]
     #[arg(long, value_name = "POLICY", global = true)]

@@ -33,7 +33,7 @@ struct StoredRejection {
 enum StoredManifest {
     NotRequired,
     Missing,
-    Valid(String),
+    Valid(Option<String>),
     Invalid(Vec<(u32, u32, String)>),
 }
 

@@ -151,7 +151,8 @@ impl Cache {
             .into_encoded_bytes();
         // The digest key holds what the digest and the manifest check depend on besides
         // the plugin's own tree: the tool version (digest and manifest rules, size limits,
-        // messages), the digest version, the symlink policy and the manifest file name.
+        // messages), the digest version, the symlink policy and the manifest's spec (its
+        // path, required fields and name rule).
         // Ownership results have keys of their own (src/checks/ownership/survey.rs: the CODEOWNERS
         // content); severities and the comparison with the lock are computed afresh.
         let policy = match config.symlinks {
@@ -163,8 +164,8 @@ impl Cache {
             env!("CARGO_PKG_VERSION"),
             config
                 .manifest
-                .as_deref()
-                .map_or("-none".to_owned(), |m| format!("+{m}")),
+                .as_ref()
+                .map_or("-none".to_owned(), |m| format!("+{}", m.key())),
         );
         let mut cache = Cache {
             path,

@@ -10,7 +10,10 @@ use crate::manifest::ManifestProblem;
 pub enum ManifestState {
     NotRequired,
     Missing,
-    Valid { version: String },
+    /// `version`: what the manifest states, when it states one.
+    Valid {
+        version: Option<String>,
+    },
     Invalid(Vec<ManifestProblem>),
 }
 

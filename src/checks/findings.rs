@@ -86,13 +86,13 @@ kinds! {
         "Narrow the `plugins` globs, or add the inner or the outer directory to `exclude:`.";
     MissingManifest => "missing_manifest", Error, contract: false,
         "A plugin directory has no manifest."
-        "Add the manifest (`plugin.yaml`) with `name` equal to the directory's name and a semver `version`, or set `manifest: none`.";
+        "Add the plugin's manifest (`plugin.yaml` by default, with `name` equal to the directory's name and a semver `version`; `manifest:` can name a `SKILL.md` or a `plugin.json` instead), or set `manifest: none`.";
     BytecodeCommitted => "bytecode_committed", Error, contract: false,
         "A plugin carries committed Python bytecode (`__pycache__/`, `*.pyc`, `*.pyo`), which Python runs instead of the locked sources."
         "Remove the bytecode from git (`git rm -r --cached <plugin>/__pycache__`), commit, and add `__pycache__/` and `*.py[co]` to `.gitignore`.";
     SchemaViolation => "schema_violation", Error, contract: false,
         "A manifest does not parse or breaks the schema."
-        "Fix the manifest: it must be YAML with `name` equal to the directory's name and a semver `version`.";
+        "Fix the manifest: it must parse as its format (YAML, front matter, JSON) and follow its rules; the finding's help says which (`plugin.yaml` by default: `name` equal to the directory's name and a semver `version`).";
     SymlinkEscape => "symlink_escape", Error, contract: true,
         "A symlink points outside its plugin or the repository."
         "Point the link at a file inside the plugin, or commit the file itself.";

@@ -105,13 +105,20 @@ impl Ctx<'_> {
                 ))
             })?;
         }
+        // The flag names a file with its format's default rules; the mapping form (other
+        // `require`, `name: any`) is the configuration's.
+        let manifest = match c.manifest.as_deref() {
+            None => None,
+            Some("none") => Some(None),
+            Some(path) => Some(Some(
+                crate::manifest::Spec::new(path)
+                    .map_err(|problem| Error::Usage(format!("--manifest {problem}")))?,
+            )),
+        };
         Ok(Overrides {
             plugins: c.plugins.clone(),
             lock: c.lock.clone(),
-            manifest: c.manifest.as_ref().map(|m| match m.as_str() {
-                "none" => None,
-                name => Some(name.to_owned()),
-            }),
+            manifest,
             symlinks,
             required_owners: c.required_owners.clone(),
         })

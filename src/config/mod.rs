@@ -15,6 +15,7 @@
 //! found. Every value needs checking beyond its type anyway (globs, paths, severities),
 //! so derive would save little.
 
+use crate::manifest::{Field, NamePolicy, Spec};
 use crate::yaml::{self, Node, Spanned, position, utf8_error_position};
 
 /// Largest configuration accepted, in bytes.
@@ -91,8 +92,8 @@ pub struct Config {
     pub exclude: Vec<String>,
     /// The lock file's repository path; default `plugins/PLUGINS.lock`.
     pub lock: String,
-    /// The manifest's file name in each plugin; `None` when no manifest is required.
-    pub manifest: Option<String>,
+    /// The manifest each plugin must have, and its rules; `None` when none is required.
+    pub manifest: Option<Spec>,
     pub symlinks: SymlinkPolicy,
     /// `owners.required`; empty (the default) means anyone.
     pub required_owners: Vec<String>,
@@ -137,7 +138,7 @@ impl Default for Config {
             plugin_lines: Vec::new(),
             exclude: Vec::new(),
             lock: "plugins/PLUGINS.lock".to_owned(),
-            manifest: Some("plugin.yaml".to_owned()),
+            manifest: Some(Spec::plugin_yaml()),
             symlinks: SymlinkPolicy::Follow,
             required_owners: Vec::new(),
             plugins_must_be_owned: true,
@@ -227,7 +228,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
             }
             Top::Exclude => config.exclude = globs(value, "exclude", "the repository root")?,
             Top::Lock => config.lock = lock_path(value)?,
-            Top::Manifest => config.manifest = manifest_name(value)?,
+            Top::Manifest => config.manifest = manifest(value)?,
             Top::Symlinks => config.symlinks = symlinks(value)?,
             Top::Owners => owners(value, &mut config)?,
             Top::Reload => reload(value, &mut config)?,
@@ -275,6 +276,19 @@ const OWNERS_KEYS: &[(&str, OwnersKey)] = &[
 ];
 
 const RELOAD_KEYS: &[(&str, ())] = &[("hot", ())];
+
+#[derive(Clone, Copy)]
+enum ManifestKey {
+    File,
+    Require,
+    Name,
+}
+
+const MANIFEST_KEYS: &[(&str, ManifestKey)] = &[
+    ("file", ManifestKey::File),
+    ("require", ManifestKey::Require),
+    ("name", ManifestKey::Name),
+];
 
 /// Resolves a mapping key against the allowed ones; `section` names the parent mapping.
 /// The valid key nearest to a misspelled one: at most two edits away (or one for a
@@ -413,29 +427,108 @@ fn lock_path(value: &Spanned<Node>) -> Result<String, ConfigError> {
     }
 }
 
-/// `manifest`: a plain file name, or `none` / null for "no manifest required".
-fn manifest_name(value: &Spanned<Node>) -> Result<Option<String>, ConfigError> {
-    let name = match &value.value {
-        Node::Null => return Ok(None),
-        Node::Str(s) if s == "none" => return Ok(None),
-        Node::Str(s) => s,
-        other => {
-            return Err(error_at(
-                value,
-                format!(
-                    "`manifest` must be a file name or `none`, found {}",
-                    other.kind()
-                ),
-            ));
+/// `manifest`: a path inside each plugin (its extension picks the format), `none` /
+/// null for "no manifest required", or a mapping `{file, require, name}`.
+fn manifest(value: &Spanned<Node>) -> Result<Option<Spec>, ConfigError> {
+    match &value.value {
+        Node::Null => Ok(None),
+        Node::Str(s) if s == "none" => Ok(None),
+        Node::Str(s) => Spec::new(s)
+            .map(Some)
+            .map_err(|problem| error_at(value, format!("`manifest` {problem}"))),
+        Node::Map(entries) => manifest_mapping(value, entries).map(Some),
+        other => Err(error_at(
+            value,
+            format!(
+                "`manifest` must be a path, `none`, or a mapping with `file`, found {}",
+                other.kind()
+            ),
+        )),
+    }
+}
+
+fn manifest_mapping(
+    map: &Spanned<Node>,
+    entries: &[(Spanned<Node>, Spanned<Node>)],
+) -> Result<Spec, ConfigError> {
+    // `file` first: `require` and `name` keep the format's defaults unless given.
+    let mut file = None;
+    let mut require = None;
+    let mut name = None;
+    for (key, value) in entries {
+        match lookup(key, MANIFEST_KEYS, Some("manifest"))? {
+            ManifestKey::File => file = Some(value),
+            ManifestKey::Require => require = Some(required_fields(value)?),
+            ManifestKey::Name => name = Some(name_policy(value)?),
         }
+    }
+    let Some(file) = file else {
+        return Err(error_at(
+            map,
+            "`manifest` needs a `file`: the manifest's path in each plugin".to_owned(),
+        ));
     };
-    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
+    let path = string(file, "`manifest.file` must be a path")?;
+    let mut spec =
+        Spec::new(path).map_err(|problem| error_at(file, format!("`manifest.file` {problem}")))?;
+    if let Some(require) = require {
+        spec.require = require;
+    }
+    if let Some(name) = name {
+        spec.name = name;
+    }
+    Ok(spec)
+}
+
+/// `manifest.require`: a list of the known fields, each once.
+fn required_fields(value: &Spanned<Node>) -> Result<Vec<Field>, ConfigError> {
+    let known = Field::ALL.map(Field::as_str).join(", ");
+    let Node::Seq(items) = &value.value else {
         return Err(error_at(
             value,
-            format!("`manifest` must be a plain file name (no `/`) or `none`, found {name:?}"),
+            format!(
+                "`manifest.require` must be a list of fields ({known}), found {}",
+                value.value.kind()
+            ),
         ));
+    };
+    let mut fields = Vec::with_capacity(items.len());
+    for item in items {
+        let name = string(item, "`manifest.require` entries must be strings")?;
+        let Some(field) = Field::from_name(name) else {
+            return Err(error_at(
+                item,
+                format!(
+                    "`manifest.require` entries must be one of {known}, found {:?}",
+                    shown_glob(name)
+                ),
+            ));
+        };
+        if fields.contains(&field) {
+            return Err(error_at(
+                item,
+                format!("`{name}` is listed twice in `manifest.require`"),
+            ));
+        }
+        fields.push(field);
     }
-    Ok(Some(name.clone()))
+    fields.sort();
+    Ok(fields)
+}
+
+/// `manifest.name`: `directory` or `any`.
+fn name_policy(value: &Spanned<Node>) -> Result<NamePolicy, ConfigError> {
+    let found = match &value.value {
+        Node::Str(s) => match NamePolicy::from_name(s) {
+            Some(policy) => return Ok(policy),
+            None => format!("{:?}", shown_glob(s)),
+        },
+        other => other.kind().to_owned(),
+    };
+    Err(error_at(
+        value,
+        format!("`manifest.name` must be `directory` or `any`, found {found}"),
+    ))
 }
 
 fn symlinks(value: &Spanned<Node>) -> Result<SymlinkPolicy, ConfigError> {

@@ -25,7 +25,7 @@ fn defaults() {
     let d = Config::default();
     assert_eq!(d.plugins, ["plugins/*"]);
     assert_eq!(d.lock, "plugins/PLUGINS.lock");
-    assert_eq!(d.manifest.as_deref(), Some("plugin.yaml"));
+    assert_eq!(d.manifest, Some(crate::manifest::Spec::plugin_yaml()));
     assert_eq!(d.symlinks, SymlinkPolicy::Follow);
     assert!(d.required_owners.is_empty());
     assert!(d.plugins_must_be_owned);
@@ -90,7 +90,7 @@ fn every_key_set() {
     );
     assert_eq!(c.plugins, ["plugins/*", "extra/**/x"]);
     assert_eq!(c.lock, "locks/P.lock");
-    assert_eq!(c.manifest.as_deref(), Some("skill.yml"));
+    assert_eq!(manifest_file(&c), Some("skill.yml"));
     assert_eq!(c.symlinks, SymlinkPolicy::AsLink);
     assert_eq!(c.required_owners, ["@a", "@b/c-d", "dev@example.com"]);
     assert!(!c.plugins_must_be_owned);
@@ -280,38 +280,167 @@ fn manifest_none_and_null() {
     assert_eq!(ok("manifest:\n").manifest, None);
     assert_eq!(ok("manifest: \"none\"\n").manifest, None);
     assert_eq!(
-        ok("manifest: extension.yml\n").manifest.as_deref(),
+        manifest_file(&ok("manifest: extension.yml\n")),
         Some("extension.yml")
     );
 }
 
+fn manifest_file(c: &Config) -> Option<&str> {
+    c.manifest.as_ref().map(|m| m.file.as_str())
+}
+
 #[test]
 fn manifest_validation() {
-    for yaml in [
-        "manifest: a/plugin.yaml",
-        "manifest: \"\"",
-        "manifest: ..",
-        "manifest: 'a\\b'",
+    for (yaml, says) in [
+        (
+            "manifest: /plugin.yaml",
+            "`manifest` must be relative to the plugin directory (no leading `/`), found \"/plugin.yaml\"",
+        ),
+        ("manifest: \"\"", "`manifest` must not be empty, found \"\""),
+        (
+            "manifest: ..",
+            "`manifest` must not contain a `..` component, found \"..\"",
+        ),
+        (
+            "manifest: a/../plugin.yaml",
+            "`manifest` must not contain a `..` component",
+        ),
+        (
+            "manifest: ./plugin.yaml",
+            "`manifest` must be a normalized path (no `.` or empty components)",
+        ),
+        (
+            "manifest: 'a\\b.yaml'",
+            "`manifest` must separate path components with `/`, not `\\`",
+        ),
+        (
+            "manifest: .claude-plugin/",
+            "`manifest` must name a file, not a directory",
+        ),
+        (
+            "manifest: plugin.toml",
+            "`manifest` must end in .yaml or .yml (YAML), .md or .markdown (YAML front matter) or .json (JSON), found \"plugin.toml\"",
+        ),
     ] {
         let e = err(yaml);
         assert_eq!(at(&e), (1, 11), "{yaml}");
-        assert!(
-            e.message
-                .starts_with("`manifest` must be a plain file name"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.starts_with(says), "{yaml}: {}", e.message);
     }
     let e = err("manifest: [a]");
     assert_eq!(
         e.message,
-        "`manifest` must be a file name or `none`, found a sequence"
+        "`manifest` must be a path, `none`, or a mapping with `file`, found a sequence"
     );
     let e = err("manifest: false");
     assert_eq!(
         e.message,
-        "`manifest` must be a file name or `none`, found a boolean"
+        "`manifest` must be a path, `none`, or a mapping with `file`, found a boolean"
     );
+}
+
+#[test]
+fn manifest_paths_and_formats() {
+    use crate::manifest::{Field, Format};
+    let c = ok("manifest: .claude-plugin/plugin.json\n");
+    let m = c.manifest.unwrap();
+    assert_eq!(m.file, ".claude-plugin/plugin.json");
+    assert_eq!(m.format, Format::Json);
+    assert_eq!(m.require, [Field::Name]);
+    let m = ok("manifest: SKILL.md").manifest.unwrap();
+    assert_eq!(m.format, Format::FrontMatter);
+    assert_eq!(m.require, [Field::Name, Field::Description]);
+    assert_eq!(ok("manifest: p.YML").manifest.unwrap().format, Format::Yaml);
+}
+
+#[test]
+fn manifest_mapping() {
+    use crate::manifest::{Field, NamePolicy};
+    let m = ok("manifest: {file: SKILL.md, require: [description, name], name: any}\n")
+        .manifest
+        .unwrap();
+    assert_eq!(m.file, "SKILL.md");
+    assert_eq!(m.require, [Field::Name, Field::Description]);
+    assert_eq!(m.name, NamePolicy::Any);
+    // Only `file`: the format's defaults.
+    let m = ok("manifest:\n  file: plugin.json\n").manifest.unwrap();
+    assert_eq!(m.require, [Field::Name]);
+    assert_eq!(m.name, NamePolicy::Directory);
+    let m = ok("manifest:\n  name: directory\n  require: []\n  file: x/plugin.yaml\n")
+        .manifest
+        .unwrap();
+    assert!(m.require.is_empty());
+    assert_eq!(m.file, "x/plugin.yaml");
+}
+
+#[test]
+fn manifest_mapping_errors() {
+    for (yaml, pos, says) in [
+        (
+            "manifest:\n  file: SKILL.md\n  requires: [name]\n",
+            (3, 3),
+            "unknown key `requires` in `manifest` (did you mean `require`? expected one of: file, require, name)",
+        ),
+        (
+            "manifest: {require: [name]}\n",
+            (1, 11),
+            "`manifest` needs a `file`: the manifest's path in each plugin",
+        ),
+        ("manifest: {}\n", (1, 11), "`manifest` needs a `file`"),
+        (
+            "manifest: {file: [a]}\n",
+            (1, 18),
+            "`manifest.file` must be a path, found a sequence",
+        ),
+        (
+            "manifest: {file: none}\n",
+            (1, 18),
+            "`manifest.file` must end in .yaml",
+        ),
+        (
+            "manifest: {file: ../SKILL.md}\n",
+            (1, 18),
+            "`manifest.file` must not contain a `..` component",
+        ),
+        (
+            "manifest:\n  file: SKILL.md\n  require: [name, license]\n",
+            (3, 19),
+            "`manifest.require` entries must be one of name, version, description, found \"license\"",
+        ),
+        (
+            "manifest: {file: SKILL.md, require: name}\n",
+            (1, 37),
+            "`manifest.require` must be a list of fields (name, version, description), found a string",
+        ),
+        (
+            "manifest: {file: SKILL.md, require: [name, 1]}\n",
+            (1, 44),
+            "`manifest.require` entries must be strings, found an integer",
+        ),
+        (
+            "manifest: {file: SKILL.md, require: [name, name]}\n",
+            (1, 44),
+            "`name` is listed twice in `manifest.require`",
+        ),
+        (
+            "manifest: {file: SKILL.md, name: dir}\n",
+            (1, 34),
+            "`manifest.name` must be `directory` or `any`, found \"dir\"",
+        ),
+        (
+            "manifest: {file: SKILL.md, name: true}\n",
+            (1, 34),
+            "`manifest.name` must be `directory` or `any`, found a boolean",
+        ),
+        (
+            "manifest: {1: SKILL.md}\n",
+            (1, 12),
+            "keys in `manifest` must be strings",
+        ),
+    ] {
+        let e = err(yaml);
+        assert_eq!(at(&e), pos, "{yaml}: {}", e.message);
+        assert!(e.message.starts_with(says), "{yaml}: {}", e.message);
+    }
 }
 
 #[test]

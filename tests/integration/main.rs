@@ -16,6 +16,7 @@ mod github;
 mod github_api;
 mod hook;
 mod init;
+mod manifests;
 mod owners;
 mod partial_clone;
 mod reports;

@@ -28,7 +28,7 @@ pub struct Overrides {
     pub plugins: Vec<String>,
     pub lock: Option<String>,
     /// `Some(None)` is `--manifest none`.
-    pub manifest: Option<Option<String>>,
+    pub manifest: Option<Option<manifest::Spec>>,
     pub symlinks: Option<config::SymlinkPolicy>,
     pub required_owners: Vec<String>,
 }
@@ -163,7 +163,7 @@ pub struct PluginState {
 impl PluginState {
     pub fn version(&self) -> Option<&str> {
         match &self.manifest {
-            ManifestState::Valid { version } => Some(version),
+            ManifestState::Valid { version } => version.as_deref(),
             _ => None,
         }
     }
@@ -308,37 +308,10 @@ fn finish(
         None => (ManifestState::NotRequired, None),
         // A plugin that is a link or a submodule is rejected; it has no manifest to read.
         Some(_) if plugin.node.kind != crate::tree::Kind::Dir => (ManifestState::NotRequired, None),
-        Some(name) => {
-            let path = join(&plugin.dir, name);
-            let dir_name = plugin.dir.rsplit('/').next().unwrap_or(&plugin.dir);
-            let state = match reader.read_file_in(
-                &plugin.dir,
-                &plugin.node,
-                name,
-                manifest::MAX_MANIFEST_BYTES,
-            )? {
-                None => ManifestState::Missing,
-                Some(FileRead::Bytes(bytes)) => match manifest::check(&bytes, dir_name) {
-                    Ok(m) => ManifestState::Valid { version: m.version },
-                    Err(problems) => ManifestState::Invalid(problems),
-                },
-                Some(FileRead::TooLarge(size)) => ManifestState::Invalid(vec![ManifestProblem {
-                    line: 1,
-                    column: 1,
-                    message: format!(
-                        "the manifest is {size} bytes, over the {} byte limit",
-                        manifest::MAX_MANIFEST_BYTES
-                    ),
-                }]),
-                Some(FileRead::NotAFile(kind)) => ManifestState::Invalid(vec![ManifestProblem {
-                    line: 1,
-                    column: 1,
-                    message: format!("`{name}` is a {}, not a regular file", kind.describe()),
-                }]),
-            };
-            let exists = !matches!(state, ManifestState::Missing);
-            (state, exists.then_some(path))
-        }
+        Some(spec) => match read_manifest(reader, plugin, spec)? {
+            None => (ManifestState::Missing, None),
+            Some((state, path)) => (state, Some(path)),
+        },
     };
     Ok(Computed {
         digest: outcome.result,
@@ -349,6 +322,66 @@ fn finish(
         bytecode: outcome.bytecode,
         more_rejections: outcome.more_rejections,
     })
+}
+
+/// The manifest's state and the path to point its findings at, or `None` when it does
+/// not exist.
+fn read_manifest(
+    reader: &mut Reader<'_>,
+    plugin: &Plugin,
+    spec: &manifest::Spec,
+) -> Result<Option<(ManifestState, String)>> {
+    let invalid = |message: String| {
+        ManifestState::Invalid(vec![ManifestProblem {
+            line: 1,
+            column: 1,
+            message,
+        }])
+    };
+    // A manifest in a subdirectory (`.claude-plugin/plugin.json`) is reached one listing
+    // at a time, so that a link or a submodule on the way is named, never followed: a
+    // checkout would read the manifest through the link, from outside what is hashed.
+    let (parents, name) = spec.file.rsplit_once('/').unwrap_or(("", &spec.file));
+    let (mut dir, mut node) = (plugin.dir.clone(), plugin.node.clone());
+    let mut within = String::new();
+    for component in parents.split('/').filter(|c| !c.is_empty()) {
+        within = join(&within, component);
+        let found = reader
+            .children(BStr::new(&dir), &node)?
+            .into_iter()
+            .find(|(child, _)| child.as_slice() == component.as_bytes());
+        let path = join(&dir, component);
+        match found {
+            None => return Ok(None),
+            Some((_, child)) if child.kind != crate::tree::Kind::Dir => {
+                let message = format!(
+                    "`{within}` is a {}, not a directory holding `{name}`",
+                    child.kind.describe()
+                );
+                return Ok(Some((invalid(message), path)));
+            }
+            Some((_, child)) => (dir, node) = (path, child),
+        }
+    }
+    let path = join(&dir, name);
+    let dir_name = plugin.dir.rsplit('/').next().unwrap_or(&plugin.dir);
+    let state = match reader.read_file_in(&dir, &node, name, manifest::MAX_MANIFEST_BYTES)? {
+        None => return Ok(None),
+        Some(FileRead::Bytes(bytes)) => match manifest::check(&bytes, dir_name, spec) {
+            Ok(m) => ManifestState::Valid { version: m.version },
+            Err(problems) => ManifestState::Invalid(problems),
+        },
+        Some(FileRead::TooLarge(size)) => invalid(format!(
+            "the manifest is {size} bytes, over the {} byte limit",
+            manifest::MAX_MANIFEST_BYTES
+        )),
+        Some(FileRead::NotAFile(kind)) => invalid(format!(
+            "`{}` is a {}, not a regular file",
+            spec.file,
+            kind.describe()
+        )),
+    };
+    Ok(Some((state, path)))
 }
 
 /// Reads the lock, finds the plugins and computes each one's digest and manifest check,

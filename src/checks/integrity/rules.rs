@@ -7,6 +7,7 @@ use crate::checks::computed::ManifestState;
 use crate::checks::contract;
 use crate::checks::findings::{Finding, Kind};
 use crate::checks::integrity::{CONFIG_FILE, Inventory, LockState, PluginState, Settings, Status};
+use crate::manifest::{Format, Spec, fields};
 use crate::tree::join;
 
 /// The findings of the integrity contract and the manifests, before severity overrides.
@@ -104,21 +105,45 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
         }
         match &p.manifest {
             ManifestState::Missing => {
-                let name = settings.config.manifest.as_deref().unwrap_or("plugin.yaml");
+                let spec = settings
+                    .config
+                    .manifest
+                    .clone()
+                    .unwrap_or_else(Spec::plugin_yaml);
+                let dir_name = p.dir.rsplit('/').next().unwrap_or(&p.id);
                 out.push(
-                    Finding::new(Kind::MissingManifest, anchor.clone(), 1, format!("plugin `{}` has no `{name}`", p.id))
-                        .plugin(&p.id)
-                        .help(format!("add `{}` with `name: {}` and a semver `version`, or set `manifest: none` in {CONFIG_FILE}", join(&p.dir, name), p.dir.rsplit('/').next().unwrap_or(&p.id))),
+                    Finding::new(
+                        Kind::MissingManifest,
+                        anchor.clone(),
+                        1,
+                        format!("plugin `{}` has no `{}`", p.id, spec.file),
+                    )
+                    .plugin(&p.id)
+                    .help(format!(
+                        "add {}, or set `manifest: none` in {CONFIG_FILE}",
+                        new_manifest(&spec, &join(&p.dir, &spec.file), dir_name)
+                    )),
                 );
             }
             ManifestState::Invalid(problems) => {
                 let path = p.manifest_path.clone().unwrap_or_else(|| anchor.clone());
+                let spec = settings
+                    .config
+                    .manifest
+                    .clone()
+                    .unwrap_or_else(Spec::plugin_yaml);
+                let help = format!("fix `{}`: {}", spec.file, fields::rules(&spec));
                 for problem in problems {
                     out.push(
-                        Finding::new(Kind::SchemaViolation, path.clone(), problem.line, format!("manifest of plugin `{}`: {}", p.id, problem.message))
-                            .plugin(&p.id)
-                            .column(problem.column)
-                            .help("fix the manifest: `name` must equal the directory's name and `version` must be semver (MAJOR.MINOR.PATCH)"),
+                        Finding::new(
+                            Kind::SchemaViolation,
+                            path.clone(),
+                            problem.line,
+                            format!("manifest of plugin `{}`: {}", p.id, problem.message),
+                        )
+                        .plugin(&p.id)
+                        .column(problem.column)
+                        .help(help.clone()),
                     );
                 }
             }
@@ -278,6 +303,20 @@ fn discovery(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Findin
         );
     }
     out
+}
+
+/// What to add for a missing manifest at `path`: "`plugins/a/plugin.yaml` with `name: a`
+/// and a semver `version`", saying how a front matter or a JSON object is written.
+fn new_manifest(spec: &Spec, path: &str, dir_name: &str) -> String {
+    let contents = fields::required_contents(spec, dir_name);
+    let sep = if contents.is_empty() { "" } else { " " };
+    match spec.format {
+        Format::Yaml => format!("`{path}`{sep}{contents}"),
+        Format::FrontMatter => {
+            format!("`{path}` starting with YAML front matter between `---` lines{sep}{contents}")
+        }
+        Format::Json => format!("`{path}`, a JSON object{sep}{contents}"),
+    }
 }
 
 /// `bytecode_committed`: Python runs `__pycache__/*.pyc` (an unchecked-hash `.pyc`

@@ -164,7 +164,7 @@ pub fn run(ctx: &mut Ctx<'_>, dry_run: bool, force: bool) -> Result<u8> {
                         .map(|(glob, why)| Exclusion { glob, why })
                         .collect(),
                     lock: &lock_rel,
-                    manifest: proposal.config.manifest.as_deref(),
+                    manifest: proposal.config.manifest.as_ref().map(|m| m.file.as_str()),
                     plugins_must_be_owned: proposal.config.plugins_must_be_owned,
                     found: digests.len(),
                     written: &written,
@@ -327,7 +327,13 @@ fn propose(snap: &Snapshot, layout: layout::Layout) -> Result<(Proposal, Invento
             }
         }
     };
-    config.manifest = manifest;
+    config.manifest = match manifest {
+        Some(name) => Some(
+            crate::manifest::spec::Spec::new(&name)
+                .map_err(|e| Error::Internal(format!("init's manifest `{name}`: {e}")))?,
+        ),
+        None => None,
+    };
     let mut owners_note = None;
     for _round in 0..4 {
         let (inv, findings) = check(snap, &config)?;
@@ -351,7 +357,8 @@ fn propose(snap: &Snapshot, layout: layout::Layout) -> Result<(Proposal, Invento
             f.severity == Severity::Error
                 && matches!(f.kind, Kind::MissingManifest | Kind::SchemaViolation)
         });
-        if manifest_fails && let Some(name) = config.manifest.take() {
+        if manifest_fails && let Some(spec) = config.manifest.take() {
+            let name = spec.file;
             let failing = findings
                 .iter()
                 .filter(|f| matches!(f.kind, Kind::MissingManifest | Kind::SchemaViolation))

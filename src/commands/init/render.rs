@@ -42,7 +42,7 @@ pub fn config(p: &Proposal) -> String {
         escape::terminal(&p.manifest_note).replace(['\n', '\r'], " ")
     ));
     match &c.manifest {
-        Some(name) => out.push_str(&format!("manifest: {}\n", quoted(name))),
+        Some(spec) => out.push_str(&format!("manifest: {}\n", quoted(&spec.file))),
         None => out.push_str("manifest: none\n"),
     }
     if let Some(note) = &p.owners_note {
