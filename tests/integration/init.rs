@@ -194,3 +194,75 @@ fn an_unowned_lock_is_the_one_edit_init_names() {
         "{text}"
     );
 }
+
+#[test]
+fn a_skills_repository_gets_skill_md_and_passes_after_init() {
+    let repo = Repo::bare_of_owners();
+    for name in ["pdf-tools", "web-search"] {
+        repo.write(
+            &format!("skills/{name}/SKILL.md"),
+            format!("---\nname: {name}\ndescription: Does {name} things.\n---\n\n# {name}\n"),
+        );
+        repo.write(&format!("skills/{name}/scripts/run.py"), "print('run')\n");
+    }
+    repo.commit("two skills");
+    let out = init(&repo, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("init: found skills (skills/*)\n"), "{text}");
+    assert!(text.contains("2 plugin(s) matched by `skills/*`; the lock will be skills/PLUGINS.lock"), "{text}");
+    assert!(text.contains("manifest: every plugin has `SKILL.md`: it is required and checked"), "{text}");
+    repo.commit("init");
+    let (exit, doc) = verify_json(repo.path(), &[], &[]);
+    assert_eq!(exit, 0, "{doc:#}");
+    assert_eq!(plugin_ids(&doc), ["pdf-tools", "web-search"]);
+}
+
+#[test]
+fn skills_whose_front_matter_breaks_the_rules_are_not_required_and_init_says_why() {
+    let repo = Repo::bare_of_owners();
+    repo.write("skills/good/SKILL.md", "---\nname: good\ndescription: Fine.\n---\n");
+    repo.write("skills/Bad_Name/SKILL.md", "---\nname: Bad_Name\ndescription: Not per the rules.\n---\n");
+    repo.commit("one skill breaks the naming rules");
+    let out = init(&repo, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("manifest: none required: every plugin has `SKILL.md`, but 1 finding(s) say they do not pass its rules"),
+        "{}",
+        stdout(&out)
+    );
+    repo.commit("init");
+    let (exit, doc) = verify_json(repo.path(), &[], &[]);
+    assert_eq!(exit, 0, "{doc:#}");
+}
+
+#[test]
+fn a_claude_code_marketplace_locks_its_local_plugins() {
+    let repo = Repo::bare_of_owners();
+    repo.write(
+        ".claude-plugin/marketplace.json",
+        r#"{"name": "acme", "plugins": [
+            {"name": "formatter", "source": "./plugins/formatter"},
+            {"name": "linter", "source": "./plugins/linter"},
+            {"name": "remote", "source": {"source": "github", "repo": "acme/remote"}}
+        ]}"#,
+    );
+    for name in ["formatter", "linter"] {
+        repo.write(
+            &format!("plugins/{name}/.claude-plugin/plugin.json"),
+            format!("{{\"name\": \"{name}\", \"version\": \"1.0.0\"}}\n"),
+        );
+        repo.write(&format!("plugins/{name}/commands/run.md"), "# run\n");
+    }
+    repo.commit("a marketplace");
+    let out = init(&repo, &["--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["plugins"], serde_json::json!(["plugins/formatter", "plugins/linter"]));
+    assert_eq!(doc["manifest"], ".claude-plugin/plugin.json");
+    assert_eq!(doc["lock"], "plugins/PLUGINS.lock");
+    repo.commit("init");
+    let (exit, doc) = verify_json(repo.path(), &[], &[]);
+    assert_eq!(exit, 0, "{doc:#}");
+    assert_eq!(plugin_ids(&doc), ["formatter", "linter"]);
+}
