@@ -209,9 +209,18 @@ fn a_skills_repository_gets_skill_md_and_passes_after_init() {
     let out = init(&repo, &[]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.starts_with("init: found skills (skills/*)\n"), "{text}");
-    assert!(text.contains("2 plugin(s) matched by `skills/*`; the lock will be skills/PLUGINS.lock"), "{text}");
-    assert!(text.contains("manifest: every plugin has `SKILL.md`: it is required and checked"), "{text}");
+    assert!(
+        text.starts_with("init: found skills (skills/*)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2 plugin(s) matched by `skills/*`; the lock will be skills/PLUGINS.lock"),
+        "{text}"
+    );
+    assert!(
+        text.contains("manifest: every plugin has `SKILL.md`: it is required and checked"),
+        "{text}"
+    );
     repo.commit("init");
     let (exit, doc) = verify_json(repo.path(), &[], &[]);
     assert_eq!(exit, 0, "{doc:#}");
@@ -221,8 +230,14 @@ fn a_skills_repository_gets_skill_md_and_passes_after_init() {
 #[test]
 fn skills_whose_front_matter_breaks_the_rules_are_not_required_and_init_says_why() {
     let repo = Repo::bare_of_owners();
-    repo.write("skills/good/SKILL.md", "---\nname: good\ndescription: Fine.\n---\n");
-    repo.write("skills/Bad_Name/SKILL.md", "---\nname: Bad_Name\ndescription: Not per the rules.\n---\n");
+    repo.write(
+        "skills/good/SKILL.md",
+        "---\nname: good\ndescription: Fine.\n---\n",
+    );
+    repo.write(
+        "skills/Bad_Name/SKILL.md",
+        "---\nname: Bad_Name\ndescription: Not per the rules.\n---\n",
+    );
     repo.commit("one skill breaks the naming rules");
     let out = init(&repo, &[]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -258,7 +273,10 @@ fn a_claude_code_marketplace_locks_its_local_plugins() {
     let out = init(&repo, &["--format", "json"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let doc = json(&out);
-    assert_eq!(doc["plugins"], serde_json::json!(["plugins/formatter", "plugins/linter"]));
+    assert_eq!(
+        doc["plugins"],
+        serde_json::json!(["plugins/formatter", "plugins/linter"])
+    );
     assert_eq!(doc["manifest"], ".claude-plugin/plugin.json");
     assert_eq!(doc["lock"], "plugins/PLUGINS.lock");
     repo.commit("init");

@@ -29,6 +29,7 @@ mod security_review;
 mod security_trees;
 mod security_writes;
 mod snapshots;
+mod snapshots_messages;
 mod sources;
 mod suppress;
 mod update;
