@@ -261,3 +261,118 @@ pub enum HookAction {
         force: bool,
     },
 }
+
+/// The global flags each subcommand does not use: parsed anywhere (as before), but kept
+/// out of that subcommand's `--help`, so its help lists only what applies to it.
+const NOT_FOR: &[(&str, &[&str])] = &[
+    ("update", &["base", "required_owners"]),
+    (
+        "digest",
+        &[
+            "base",
+            "required_owners",
+            "plugins",
+            "lock",
+            "manifest",
+            "no_cache",
+            "cache",
+        ],
+    ),
+    ("list", &["base"]),
+    (
+        "owners",
+        &["symlinks", "manifest", "no_cache", "cache", "max_blob_size"],
+    ),
+    (
+        "diff",
+        &["rev", "index", "worktree", "base", "required_owners"],
+    ),
+    ("hook", &["rev", "index", "worktree"]),
+    (
+        "merge-driver",
+        &[
+            "format",
+            "color",
+            "verbose",
+            "base",
+            "no_cache",
+            "cache",
+            "max_blob_size",
+            "rev",
+            "index",
+            "worktree",
+            "plugins",
+            "lock",
+            "manifest",
+            "symlinks",
+            "required_owners",
+        ],
+    ),
+    (
+        "init",
+        &[
+            "base",
+            "no_cache",
+            "cache",
+            "rev",
+            "index",
+            "worktree",
+            "plugins",
+            "lock",
+            "manifest",
+            "symlinks",
+            "required_owners",
+        ],
+    ),
+    (
+        "completions",
+        &[
+            "format",
+            "color",
+            "quiet",
+            "verbose",
+            "base",
+            "no_cache",
+            "cache",
+            "max_blob_size",
+            "rev",
+            "index",
+            "worktree",
+            "plugins",
+            "lock",
+            "manifest",
+            "symlinks",
+            "required_owners",
+            "chdir",
+        ],
+    ),
+];
+
+/// The command line with each subcommand's help trimmed to the flags it uses. clap copies
+/// a global flag into a subcommand only when the subcommand has no flag of that id, so a
+/// hidden copy put there first keeps the flag working and out of the help.
+pub fn command() -> clap::Command {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let globals: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    for (sub, hidden) in NOT_FOR {
+        cmd = cmd.mut_subcommand(*sub, |mut s| {
+            for id in *hidden {
+                if let Some(arg) = globals.iter().find(|a| a.get_id() == id) {
+                    s = s.arg(arg.clone().hide(true));
+                }
+            }
+            s
+        });
+    }
+    cmd
+}
+
+/// Parses `args` (the program name first) with [`command`].
+pub fn parse(args: &[std::ffi::OsString]) -> Result<Cli, clap::Error> {
+    let matches = command().try_get_matches_from(args)?;
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
+}

@@ -66,7 +66,7 @@ fn handle(stream: &impl std::os::windows::io::AsHandle) -> escape::StreamHandle<
 /// it: parse `args` (the program name first), run the command, return the exit code.
 pub fn main(args: Vec<std::ffi::OsString>) -> u8 {
     let mut streams = Streams::open();
-    let cli = match <Cli as clap::Parser>::try_parse_from(&args) {
+    let cli = match crate::cli::parse(&args) {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() => {
             streams.usage_error(&usage_error(&e, &args));
@@ -101,7 +101,12 @@ fn usage_error(e: &clap::Error, args: &[std::ffi::OsString]) -> String {
         .collect();
     let shown: Vec<String> = args.iter().map(|a| escape::shown(a).into_owned()).collect();
     if shown != args
-        && let Err(again) = <Cli as clap::Parser>::try_parse_from(&shown)
+        && let Err(again) = crate::cli::parse(
+            &shown
+                .iter()
+                .map(std::ffi::OsString::from)
+                .collect::<Vec<_>>(),
+        )
         && again.use_stderr()
     {
         return render(&again);

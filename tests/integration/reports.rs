@@ -119,3 +119,45 @@ fn concise_is_one_grep_friendly_line_per_finding() {
     let out = repo.run(&["list", "--format", "concise"]);
     assert_eq!(code(&out), 2);
 }
+
+#[test]
+fn each_subcommand_help_lists_only_the_flags_it_uses() {
+    let repo = two_plugins();
+    let help = |sub: &[&str]| {
+        let mut args = sub.to_vec();
+        args.push("--help");
+        let out = repo.run(&args);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        stdout(&out)
+    };
+    let verify = help(&["verify"]);
+    for flag in [
+        "--base",
+        "--rev",
+        "--plugins",
+        "--required-owner",
+        "--no-cache",
+    ] {
+        assert!(verify.contains(flag), "verify --help lists {flag}");
+    }
+    let digest = help(&["digest"]);
+    for flag in ["--base", "--required-owner", "--lock", "--no-cache"] {
+        assert!(
+            !digest.contains(flag),
+            "digest --help does not list {flag}:\n{digest}"
+        );
+    }
+    assert!(
+        digest.contains("--symlinks") && digest.contains("--rev"),
+        "{digest}"
+    );
+    let merge = help(&["merge-driver"]);
+    assert!(
+        !merge.contains("--format") && !merge.contains("--rev"),
+        "{merge}"
+    );
+    assert!(!help(&["diff"]).contains("--index"));
+    // Hidden is not removed: a flag given where it does not apply still parses as before.
+    let out = repo.run(&["digest", "--base", "HEAD", "plugins/alpha"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
