@@ -224,3 +224,44 @@ fn every_rejection_of_a_plugin_is_reported() {
         "{err}"
     );
 }
+
+#[test]
+fn discovery_findings_show_on_every_output_format() {
+    let repo = Repo::bare_of_owners();
+    plugin(&repo, "plugins/inputs");
+    plugin(&repo, "plugins/inputs/cpu");
+    plugin(&repo, "plugins/old");
+    repo.write(
+        ".plugin-lock.yml",
+        "plugins:\n  - plugins/*\n  - plugins/*/*\nexclude: [plugins/common]\nmanifest: none\n",
+    );
+    repo.update_lock();
+    repo.commit("nested, and a plugin about to move");
+    repo.git(&["mv", "plugins/old", "plugins/new"]);
+    repo.commit("old moves to new");
+    let summary_dir = tempfile::tempdir().unwrap();
+    let summary = summary_dir.path().join("summary.md");
+    for format in ["human", "json", "sarif", "concise", "github"] {
+        std::fs::write(&summary, "").unwrap();
+        let out = run_env(
+            repo.path(),
+            &["verify", "--format", format],
+            &[
+                ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+                ("RUNNER_TEMP", summary_dir.path().to_str().unwrap()),
+            ],
+        );
+        assert_eq!(code(&out), 4, "{format}: {}", stderr(&out));
+        let text = stdout(&out);
+        for kind in ["nested_plugin", "plugin_renamed"] {
+            assert!(text.contains(kind), "{format} names {kind}:\n{text}");
+        }
+        if format == "github" {
+            let md = std::fs::read_to_string(&summary).unwrap();
+            assert!(
+                md.contains("nested_plugin") && md.contains("plugin_renamed"),
+                "{md}"
+            );
+        }
+    }
+}
