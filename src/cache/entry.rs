@@ -18,6 +18,8 @@ struct Stored {
     first_file: Option<String>,
     /// Committed bytecode: the first few paths (relative to the plugin) and the count.
     bytecode: (Vec<String>, usize),
+    /// Platform drift: kind, path, the other path of a collision, detail.
+    drift: Vec<(String, String, Option<String>, String)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -75,6 +77,18 @@ pub fn encode(c: &Computed) -> Option<String> {
         manifest_path: c.manifest_path.clone(),
         first_file: c.first_file.clone(),
         bytecode: (c.bytecode.listed.clone(), c.bytecode.count),
+        drift: c
+            .drift
+            .iter()
+            .map(|d| {
+                (
+                    d.kind.as_str().to_owned(),
+                    d.path.clone(),
+                    d.other.clone(),
+                    d.detail.clone(),
+                )
+            })
+            .collect(),
     })
     .ok()
 }
@@ -95,6 +109,18 @@ pub fn decode(text: &str) -> Option<Computed> {
     if s.bytecode.0.len() > digest::Bytecode::LISTED || s.bytecode.1 < s.bytecode.0.len() {
         return None;
     }
+    let drift = s
+        .drift
+        .into_iter()
+        .map(|(kind, path, other, detail)| {
+            Some(crate::checks::platform::Drift {
+                kind: crate::checks::platform::DriftKind::from_name(&kind)?,
+                path,
+                other,
+                detail,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
     let manifest = match s.manifest {
         StoredManifest::NotRequired => ManifestState::NotRequired,
         StoredManifest::Missing => ManifestState::Missing,
@@ -121,6 +147,7 @@ pub fn decode(text: &str) -> Option<Computed> {
             count: s.bytecode.1,
         },
         more_rejections: Vec::new(),
+        drift,
     })
 }
 

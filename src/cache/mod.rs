@@ -582,6 +582,7 @@ mod tests {
                 count: 7,
             },
             more_rejections: Vec::new(),
+            drift: Vec::new(),
         };
         let text = encode(&c).unwrap();
         assert_eq!(encode(&decode(&text).unwrap()).unwrap(), text);

@@ -29,4 +29,6 @@ pub struct Computed {
     pub bytecode: digest::Bytecode,
     /// A rejected plugin's offending entries after the first (never cached).
     pub more_rejections: Vec<Rejection>,
+    /// What a checkout on Windows or macOS would do to the plugin's names.
+    pub drift: Vec<crate::checks::platform::Drift>,
 }

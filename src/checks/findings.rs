@@ -150,6 +150,21 @@ kinds! {
     ApprovalUnverifiable => "approval_unverifiable", Warning, contract: false,
         "The GitHub API refused an approval lookup."
         "Give the token read access to pull requests and organization members, or check the approval by hand.";
+    CaseCollision => "case_collision", Warning, contract: false,
+        "Two paths of a plugin differ only in case: Windows and macOS (case-insensitive file systems) check out one file for both."
+        "Rename one of them so that the names differ by more than case.";
+    UnicodeCollision => "unicode_collision", Warning, contract: false,
+        "Two paths of a plugin are the same name after Unicode normalization: macOS checks out one file for both."
+        "Rename one of them (keep the NFC form).";
+    UnicodeUnnormalized => "unicode_unnormalized", Warning, contract: false,
+        "A path of a plugin is not in Unicode NFC: macOS may hand it back in another form, with other bytes."
+        "Rename it to its NFC form.";
+    WindowsInvalidName => "windows_invalid_name", Warning, contract: false,
+        "A path of a plugin that Windows refuses (a device name such as `CON` or `aux.txt`, a trailing dot or space, `<>:\"|?*\\`, over 260 characters): git for Windows does not check it out."
+        "Rename it to a name Windows accepts.";
+    SymlinkCheckout => "symlink_checkout", Warning, contract: false,
+        "A symlink inside a plugin: Windows without symlink support (`core.symlinks=false`) checks it out as a small text file holding the target."
+        "Commit the file itself instead of the link, or make sure every loader's machine checks links out as links.";
     UnusedIgnore => "unused_ignore", Warning, contract: false,
         "An `ignore:` entry in `.plugin-lock.yml` suppresses no finding."
         "Remove the entry: the finding it was written for is gone, or its kind, plugin or path is misspelled.";
@@ -200,7 +215,8 @@ impl Kind {
             | PluginsGlobUnmatched
             | NestedPlugin => 1,
             MissingManifest | SchemaViolation | BytecodeCommitted => 2,
-            LockNotCanonical | BaseUnavailable | UnusedIgnore => 3,
+            LockNotCanonical | BaseUnavailable | UnusedIgnore | CaseCollision
+            | UnicodeCollision | UnicodeUnnormalized | WindowsInvalidName | SymlinkCheckout => 3,
         }
     }
 }

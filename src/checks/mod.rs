@@ -4,6 +4,7 @@
 
 pub mod contract;
 pub mod findings;
+pub mod platform;
 
 #[cfg(feature = "cli")]
 pub mod changes;

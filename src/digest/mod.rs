@@ -63,6 +63,9 @@ pub struct Outcome {
     /// A rejected plugin's other offending entries, after the first (`result`'s), in
     /// record order: every problem is reported, not only the first.
     pub more_rejections: Vec<Rejection>,
+    /// Every file and link of the plugin (relative, shown as text) with its kind, in
+    /// record order: what platform checks read (names only, no content).
+    pub names: Vec<(String, Kind)>,
 }
 
 /// The plugin's entries that Python would run in place of its sources: anything under
@@ -122,6 +125,7 @@ pub fn plugin(
         looked_outside: false,
         bytecode: Bytecode::default(),
         more_rejections: Vec::new(),
+        names: Vec::new(),
     };
     match node.kind {
         Kind::Dir => {}
@@ -186,6 +190,11 @@ pub fn plugin(
     entries.retain(|(rel, _)| !excluded(rel.as_bstr()));
     entries.sort_by(|a, b| record_order(a.0.as_bstr(), b.0.as_bstr()));
     let first = entries.first().map(|(rel, _)| shown(rel).into_owned());
+    let names: Vec<(String, Kind)> = entries
+        .iter()
+        .filter(|(_, n)| n.kind != Kind::Dir)
+        .map(|(rel, n)| (shown(rel).into_owned(), n.kind))
+        .collect();
 
     // First pass, no blob reads but link targets: the first offending entry in record
     // order rejects the plugin.
@@ -259,6 +268,7 @@ pub fn plugin(
             looked_outside: looked_outside || !rejections.is_empty(),
             bytecode,
             more_rejections: rejections,
+            names,
         });
     }
     // Second pass: read and hash, one buffer for the whole plugin.
@@ -312,6 +322,7 @@ pub fn plugin(
         bytecode,
         contents,
         more_rejections: Vec::new(),
+        names,
     })
 }
 

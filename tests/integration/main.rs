@@ -19,6 +19,7 @@ mod init;
 mod manifests;
 mod owners;
 mod partial_clone;
+mod platform;
 mod reports;
 mod security_base;
 mod security_cache;

@@ -148,6 +148,8 @@ pub struct PluginState {
     pub rejection: Option<Rejection>,
     /// The plugin's other rejections, after the first.
     pub more_rejections: Vec<Rejection>,
+    /// Platform drift in the plugin's names (see `checks::platform`).
+    pub drift: Vec<crate::checks::platform::Drift>,
     pub locked: Option<String>,
     pub lock_line: Option<u32>,
     pub status: Status,
@@ -286,6 +288,7 @@ fn compute(
             cacheable: false,
             bytecode: digest::Bytecode::default(),
             more_rejections: Vec::new(),
+            drift: Vec::new(),
         });
     }
     let outcome = digest::plugin(
@@ -321,6 +324,7 @@ fn finish(
         cacheable: !outcome.looked_outside,
         bytecode: outcome.bytecode,
         more_rejections: outcome.more_rejections,
+        drift: crate::checks::platform::drift(&plugin.dir, &outcome.names),
     })
 }
 
@@ -445,6 +449,7 @@ pub fn inventory(
             digest,
             rejection,
             more_rejections: c.more_rejections,
+            drift: c.drift,
             locked: entry.map(|e| e.digest.clone()),
             lock_line: entry.map(|e| e.line),
             status,
@@ -468,6 +473,7 @@ pub fn inventory(
                     digest: None,
                     rejection: None,
                     more_rejections: Vec::new(),
+                    drift: Vec::new(),
                     locked: Some(entry.digest.clone()),
                     lock_line: Some(entry.line),
                     status: Status::MissingDirectory,

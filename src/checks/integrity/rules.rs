@@ -103,6 +103,19 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
         if p.bytecode.count > 0 {
             out.push(bytecode_finding(p));
         }
+        // An entry the digest already rejects needs no second finding about its checkout.
+        let rejected_at: Vec<&str> = p
+            .rejection
+            .iter()
+            .chain(&p.more_rejections)
+            .map(|r| r.path.as_str())
+            .collect();
+        out.extend(
+            p.drift
+                .iter()
+                .map(|d| drift_finding(p, d))
+                .filter(|f| !rejected_at.contains(&f.path.as_str())),
+        );
         match &p.manifest {
             ManifestState::Missing => {
                 let spec = settings
@@ -181,6 +194,49 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
     }
     out.extend(discovery(inv, settings, fallback));
     out
+}
+
+/// What a checkout on another platform does to one of the plugin's names.
+fn drift_finding(p: &PluginState, d: &crate::checks::platform::Drift) -> Finding {
+    use crate::checks::platform::DriftKind;
+    let path = join(&p.dir, &d.path);
+    let other = d
+        .other
+        .as_deref()
+        .map(|o| join(&p.dir, o))
+        .unwrap_or_default();
+    let (kind, title, help) = match d.kind {
+        DriftKind::CaseCollision => (
+            Kind::CaseCollision,
+            format!("`{other}` and `{path}` differ only in case: on Windows and macOS (case-insensitive by default) a checkout holds one file for both, and a loader hashes another plugin than the lock"),
+            "rename one of them so that the names differ by more than case".to_owned(),
+        ),
+        DriftKind::UnicodeCollision => (
+            Kind::UnicodeCollision,
+            format!("`{other}` and `{path}` are one name after Unicode normalization: on macOS a checkout holds one file for both"),
+            "rename one of them, keeping the NFC form".to_owned(),
+        ),
+        DriftKind::UnicodeUnnormalized => {
+            use unicode_normalization::UnicodeNormalization;
+            let nfc: String = d.path.nfc().collect();
+            (
+                Kind::UnicodeUnnormalized,
+                format!("`{path}` is not in Unicode NFC: macOS may return the name in another form, so a loader that hashes names on disk sees other bytes than the lock"),
+                format!("rename it to its NFC form `{}`", join(&p.dir, &nfc)),
+            )
+        }
+        DriftKind::WindowsInvalidName => (
+            Kind::WindowsInvalidName,
+            format!("`{path}` cannot be checked out on Windows: {}; git for Windows refuses it (`core.protectNTFS`), so the plugin is incomplete there", d.detail),
+            "rename it to a name Windows accepts".to_owned(),
+        ),
+        DriftKind::SymlinkCheckout => (
+            Kind::SymlinkCheckout,
+            format!("`{path}` is a symlink: on Windows without symlink support (`core.symlinks=false`, the default without Developer Mode) git checks it out as a text file holding the link's target, and a loader reads that text"),
+            "commit the file itself instead of the link, or make sure every machine that loads the plugin checks links out as links (`git config core.symlinks true`)".to_owned(),
+        ),
+    };
+    Finding::new(kind, path, 1, title).plugin(&p.id).help(help)
 }
 
 /// Lock entries without a directory whose digest is exactly one unlocked directory's:
