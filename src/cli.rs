@@ -103,6 +103,10 @@ pub struct SourceArgs {
     /// Read the work tree as `git add -A` would store it [default for update].
     #[arg(long, global = true)]
     pub worktree: bool,
+    /// Read the files as they are on this disk, byte for byte (no git filters, ignored
+    /// files included): what a runtime loader hashes.
+    #[arg(long, global = true)]
+    pub checkout: bool,
 }
 
 /// Flags that win over `.plugin-lock.yml`.
@@ -265,7 +269,7 @@ pub enum HookAction {
 /// The global flags each subcommand does not use: parsed anywhere (as before), but kept
 /// out of that subcommand's `--help`, so its help lists only what applies to it.
 const NOT_FOR: &[(&str, &[&str])] = &[
-    ("update", &["base", "required_owners"]),
+    ("update", &["base", "required_owners", "checkout"]),
     (
         "digest",
         &[

@@ -214,6 +214,109 @@ pub fn annotate(
     }
 }
 
+/// For `verify --checkout`: why each changed file of an explained mismatch differs on
+/// this disk from the commit, where the cause is known — CRLF where the blob has LF, a
+/// link checked out as a file, a file that is not committed, a committed file missing.
+/// Only changed files are read, both sides, whole.
+pub fn checkout_causes(
+    head: &Snapshot,
+    disk: &Snapshot,
+    dirs: &BTreeMap<String, String>,
+    findings: &mut [Finding],
+) -> Result<()> {
+    use crate::tree::{Kind as EntryKind, Tree};
+    let head_repo = head.local_repo();
+    let mut committed = head.reader(&head_repo);
+    let disk_repo = disk.local_repo();
+    let mut on_disk = disk.reader(&disk_repo);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.kind == Kind::IntegrityMismatch)
+    {
+        let Some(serde_json::Value::Array(mut changes)) = f.fields.get("changes").cloned() else {
+            continue;
+        };
+        // A link checked out as a file holding its target stores the same bytes, so it is
+        // no content change: find it by kind.
+        if let Some(dir) = f.plugin.as_ref().and_then(|id| dirs.get(id)) {
+            let dir_key = bstr::BStr::new(dir.as_str());
+            if let Some(node) = committed.lookup(dir_key)? {
+                let mut entries = Vec::new();
+                committed.walk(dir_key, &node, &mut entries)?;
+                for (rel, entry) in entries.iter().filter(|(_, e)| e.kind == EntryKind::Link) {
+                    let path = join(dir, &rel.to_string());
+                    let here = on_disk.lookup(bstr::BStr::new(path.as_str()))?;
+                    let listed = changes
+                        .iter()
+                        .any(|c| c.get("path").and_then(|p| p.as_str()) == Some(path.as_str()));
+                    if !listed
+                        && here.is_some_and(|h| h.kind == EntryKind::File)
+                        && entry.kind == EntryKind::Link
+                    {
+                        changes.push(serde_json::json!({ "path": path, "change": "modified" }));
+                    }
+                }
+            }
+        }
+        let mut causes = Vec::new();
+        for c in &changes {
+            let (Some(path), Some(change)) = (
+                c.get("path").and_then(|p| p.as_str()),
+                c.get("change").and_then(|p| p.as_str()),
+            ) else {
+                continue;
+            };
+            let key = bstr::BStr::new(path);
+            let cause = match change {
+                "added" => "on this disk but not in the commit (an untracked or ignored file)".to_owned(),
+                "removed" => "in the commit but not on this disk (deleted, lost to a case collision, or a name this file system refuses)".to_owned(),
+                _ => match (committed.lookup(key)?, on_disk.lookup(key)?) {
+                    (Some(c), Some(d)) if c.kind == EntryKind::Link && d.kind == EntryKind::File => {
+                        "a symlink in the commit, a plain file here: checked out without symlink support (`core.symlinks=false`)".to_owned()
+                    }
+                    (Some(c), Some(d)) if c.kind == EntryKind::File && d.kind == EntryKind::File => {
+                        let blob = committed.read(key, &c, &mut a)?.to_vec();
+                        let here = on_disk.read(key, &d, &mut b)?.to_vec();
+                        if !blob.contains(&b'\r') && here == crlf(&blob) {
+                            "CRLF line ends here where the commit has LF (`core.autocrlf` or an eol attribute converted it on checkout)".to_owned()
+                        } else {
+                            "its bytes on this disk differ from the commit's".to_owned()
+                        }
+                    }
+                    _ => "its kind on this disk differs from the commit's".to_owned(),
+                },
+            };
+            causes.push(serde_json::json!({ "path": path, "cause": cause }));
+            f.notes
+                .push(("cause".to_owned(), format!("{path}: {cause}")));
+        }
+        f.fields
+            .insert("causes".into(), serde_json::Value::Array(causes));
+        let id = f.plugin.clone().unwrap_or_default();
+        f.title = format!(
+            "plugin `{id}` as checked out on this disk does not match its lock entry: its files differ from commit {}",
+            crate::escape::short_id(&head.source)
+        );
+        f.help = Some(
+            "a loader on this machine hashes other bytes than the lock: fix the checkout by its causes (for line ends: `plugins/** -text` in .gitattributes, `git add --renormalize .`, commit, and check the files out again)".to_owned(),
+        );
+    }
+    Ok(())
+}
+
+/// `bytes` with every LF written as CRLF, as a checkout with `core.autocrlf=true` does.
+fn crlf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 16);
+    for &byte in bytes {
+        if byte == b'\n' {
+            out.push(b'\r');
+        }
+        out.push(byte);
+    }
+    out
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Class {

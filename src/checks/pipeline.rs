@@ -97,6 +97,26 @@ fn may_be_absent(repo: &gix::Repository, rev: &str) -> bool {
     repo.is_shallow().unwrap_or(false) && cut > 0 && repo.rev_parse_single(&rev[..cut]).is_ok()
 }
 
+/// For `--checkout`: the commit the checkout came from (HEAD), which explains what this
+/// disk changed; `None` in a repository without commits.
+pub fn committed_base(overrides: &Overrides, head: &Settings) -> Result<Base> {
+    let repo = git::open_repo()?;
+    Ok(match open_with_settings(&repo, "HEAD", overrides, head) {
+        Ok(b) => {
+            let commit = b.0.source.clone();
+            Base::Inferred(
+                b,
+                base::Inferred {
+                    commit,
+                    with: "HEAD".to_owned(),
+                    why: "the commit this checkout comes from".to_owned(),
+                },
+            )
+        }
+        Err(_) => Base::None,
+    })
+}
+
 /// The base plugin-lock explains against when none is given: see [`base::infer`].
 pub fn inferred_base(
     snap: &Snapshot,
@@ -207,7 +227,15 @@ pub fn evaluate(
             if !ids.is_empty() {
                 match changes::explain((&b.0, &b.1), (snap, settings), &ids) {
                     Ok(explanations) => {
-                        changes::annotate(&mut findings, &explanations, &b.0.source)
+                        changes::annotate(&mut findings, &explanations, &b.0.source);
+                        if snap.source == "checkout" {
+                            let dirs = inv
+                                .plugins
+                                .iter()
+                                .map(|p| (p.id.clone(), p.dir.clone()))
+                                .collect();
+                            changes::checkout_causes(&b.0, snap, &dirs, &mut findings)?;
+                        }
                     }
                     // The base only explains: a blob it lacks (a partial clone that could
                     // not fetch it) costs the explanation, not the verdict.

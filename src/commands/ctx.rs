@@ -73,9 +73,14 @@ impl Ctx<'_> {
     pub fn selector(&self, default: Selector) -> Result<Selector> {
         let s = &self.cli.source;
         // clap does not enforce the group for global flags given after the subcommand.
-        if usize::from(s.rev.is_some()) + usize::from(s.index) + usize::from(s.worktree) > 1 {
+        if usize::from(s.rev.is_some())
+            + usize::from(s.index)
+            + usize::from(s.worktree)
+            + usize::from(s.checkout)
+            > 1
+        {
             return Err(Error::Usage(
-                "--rev, --index and --worktree each name the tree to read; give only one".into(),
+                "--rev, --index, --worktree and --checkout each name the tree to read; give only one".into(),
             ));
         }
         Ok(if let Some(rev) = &s.rev {
@@ -84,6 +89,8 @@ impl Ctx<'_> {
             Selector::Index
         } else if s.worktree {
             Selector::Worktree
+        } else if s.checkout {
+            Selector::Checkout
         } else {
             default
         })

@@ -19,7 +19,11 @@ pub fn run(ctx: &mut Ctx<'_>, revs: &[String], check: bool) -> Result<u8> {
         [a, b] => (a.clone(), b.clone()),
         _ => return Err(Error::Usage("diff takes two revisions".into())),
     };
-    if ctx.cli.source.index || ctx.cli.source.worktree || ctx.cli.source.rev.is_some() {
+    if ctx.cli.source.index
+        || ctx.cli.source.worktree
+        || ctx.cli.source.checkout
+        || ctx.cli.source.rev.is_some()
+    {
         return Err(Error::Usage(
             "diff reads its two revisions; --rev, --index and --worktree do not apply".into(),
         ));

@@ -62,6 +62,10 @@ pub fn run(ctx: &mut Ctx<'_>, report: Option<&Path>, options: Options) -> Result
             &overrides,
             &settings,
         )?,
+        // The checkout is explained against the commit it came from.
+        (None, None) if snap.source == "checkout" => {
+            pipeline::committed_base(&overrides, &settings)?
+        }
         (None, None) => {
             let branch = git::base::branch_of(&snap.local_repo(), ctx.cli.source.rev.as_deref());
             pipeline::inferred_base(&snap, branch.as_deref(), None, &overrides, &settings)?
@@ -113,13 +117,23 @@ pub fn run(ctx: &mut Ctx<'_>, report: Option<&Path>, options: Options) -> Result
             .iter()
             .any(|f| f.kind == crate::checks::findings::Kind::IntegrityMismatch)
     {
-        let _ = writeln!(
-            ctx.err,
-            "note: changes are explained against {}, the merge base with {} ({}); `--base REV` chooses another",
-            crate::escape::short_id(&found.commit),
-            crate::escape::shown(&found.with),
-            crate::escape::shown(&found.why)
-        );
+        let _ = if snap.source == "checkout" {
+            writeln!(
+                ctx.err,
+                "note: the checkout is compared with commit {} ({}), {}",
+                crate::escape::short_id(&found.commit),
+                crate::escape::shown(&found.with),
+                crate::escape::shown(&found.why)
+            )
+        } else {
+            writeln!(
+                ctx.err,
+                "note: changes are explained against {}, the merge base with {} ({}); `--base REV` chooses another",
+                crate::escape::short_id(&found.commit),
+                crate::escape::shown(&found.with),
+                crate::escape::shown(&found.why)
+            )
+        };
     }
     let verdict = human::Verdict {
         command: "verify",

@@ -9,6 +9,7 @@ mod architecture;
 mod bad_input;
 mod cache;
 mod changes;
+mod checkout;
 mod checkrun;
 mod crlf;
 mod default_base;

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 
 pub fn run(ctx: &mut Ctx<'_>, action: &HookAction) -> Result<u8> {
     let s = &ctx.cli.source;
-    if s.rev.is_some() || s.index || s.worktree {
+    if s.rev.is_some() || s.index || s.worktree || s.checkout {
         return Err(Error::Usage(
             "hook commands read the pushed commits (or the hooks directory); --rev, --index and --worktree do not apply".into(),
         ));

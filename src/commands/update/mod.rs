@@ -26,6 +26,11 @@ pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool, tracked: bool) 
     let source_flags = &ctx.cli.source;
     let no_source_flag =
         source_flags.rev.is_none() && !source_flags.index && !source_flags.worktree;
+    if source_flags.checkout {
+        return Err(Error::Usage(
+            "update records what git stores (a revision, the index or the work tree as `git add` would store it); --checkout is the loader's view, for `verify --checkout` and `digest --checkout`".into(),
+        ));
+    }
     if tracked && (source_flags.rev.is_some() || source_flags.index) {
         return Err(Error::Usage(
             "--tracked hashes the work tree's tracked files; it does not combine with --rev or --index".into(),

@@ -29,6 +29,9 @@ pub enum Selector {
     Worktree,
     /// The work tree's tracked files only: what `git commit -a` would commit.
     Tracked,
+    /// The files as they are on this disk, byte for byte, no git filters, ignored files
+    /// included, `.git` never: what a runtime loader hashes.
+    Checkout,
 }
 
 pub struct Snapshot {
@@ -53,6 +56,8 @@ enum TreeData {
     Git(ObjectId),
     /// A flat map of non-directory entries (directories are implied by their paths).
     Flat(BTreeMap<BString, Node>),
+    /// The work tree as the file system holds it (read through `tree::fs::Dir`).
+    Disk(PathBuf),
 }
 
 /// Opens the repository that contains the current directory (bare ones too).
@@ -95,6 +100,15 @@ impl Snapshot {
                 (label, TreeData::Git(tree))
             }
             Selector::Index => ("index".to_owned(), TreeData::Flat(index_entries(&local)?)),
+            Selector::Checkout => {
+                let Some(root) = workdir.clone() else {
+                    return Err(Error::Usage(
+                        "--checkout reads the files on disk, and this repository is bare; use --rev"
+                            .into(),
+                    ));
+                };
+                ("checkout".to_owned(), TreeData::Disk(root))
+            }
             Selector::Worktree | Selector::Tracked => {
                 if workdir.is_none() {
                     return Err(Error::Usage(
@@ -128,6 +142,7 @@ impl Snapshot {
             "index" => "the index".to_owned(),
             "worktree" => "the work tree".to_owned(),
             "tracked" => "the work tree's tracked files".to_owned(),
+            "checkout" => "the checkout on disk".to_owned(),
             id => format!(
                 "{} {}",
                 if self.has_tree_ids() {

@@ -24,6 +24,10 @@ impl Snapshot {
             snap: self,
             repo,
             pipeline: None,
+            disk: match &self.tree {
+                TreeData::Disk(root) => Some(crate::tree::fs::Dir::new(root.clone())),
+                _ => None,
+            },
         }
     }
 }
@@ -76,12 +80,28 @@ pub struct Reader<'a> {
         gix::filter::Pipeline<'a>,
         gix::worktree::IndexPersistedOrInMemory,
     )>,
+    /// The checkout on disk, for `--checkout`.
+    disk: Option<crate::tree::fs::Dir>,
+}
+
+/// `.git` is the repository, never part of what a loader sees.
+fn is_git_dir(path: &[u8]) -> bool {
+    path.split(|b| *b == b'/').any(|c| c == b".git")
 }
 
 impl Tree for Reader<'_> {
     /// The entry at `path` (`/`-separated, relative to the top of `T`; empty is the root).
     fn lookup(&mut self, path: &BStr) -> Result<Option<Node>> {
+        if let Some(disk) = self.disk.as_mut() {
+            if is_git_dir(path) {
+                return Ok(None);
+            }
+            return disk.lookup(path);
+        }
         match &self.snap.tree {
+            TreeData::Disk(_) => Err(Error::Internal(
+                "the checkout is read through tree::fs".into(),
+            )),
             TreeData::Git(root) => {
                 if path.is_empty() {
                     return Ok(Some(Node {
@@ -124,7 +144,15 @@ impl Tree for Reader<'_> {
 
     /// The immediate children of the directory `dir` (whose node is `node`), in byte order.
     fn children(&mut self, dir: &BStr, node: &Node) -> Result<Vec<(BString, Node)>> {
+        if let Some(disk) = self.disk.as_mut() {
+            let mut out = disk.children(dir, node)?;
+            out.retain(|(name, _)| name.as_slice() != b".git");
+            return Ok(out);
+        }
         match &self.snap.tree {
+            TreeData::Disk(_) => Err(Error::Internal(
+                "the checkout is read through tree::fs".into(),
+            )),
             TreeData::Git(_) => {
                 let Some(id) = node.id else {
                     return Ok(Vec::new());
@@ -187,7 +215,23 @@ impl Tree for Reader<'_> {
         node: &Node,
         out: &mut Vec<(BString, Node)>,
     ) -> Result<Option<Cut>> {
+        if let Some(disk) = self.disk.as_mut() {
+            let start = out.len();
+            let cut = disk.walk(dir, node, out)?;
+            let mut i = start;
+            while i < out.len() {
+                if is_git_dir(&out[i].0) {
+                    out.swap_remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+            return Ok(cut);
+        }
         match &self.snap.tree {
+            TreeData::Disk(_) => Err(Error::Internal(
+                "the checkout is read through tree::fs".into(),
+            )),
             TreeData::Git(_) => {
                 let Some(root) = node.id else {
                     return Ok(None);
@@ -264,6 +308,9 @@ impl Tree for Reader<'_> {
 
     /// The size of a file's content as `T` stores it, without reading it where possible.
     fn size(&mut self, path: &BStr, node: &Node) -> Result<u64> {
+        if let Some(disk) = self.disk.as_mut() {
+            return disk.size(path, node);
+        }
         if let Some(id) = node.id {
             let id = oid(&id)?;
             return match self.repo.find_header(id) {
@@ -432,6 +479,14 @@ impl<'a> Reader<'a> {
         cap: u64,
     ) -> Result<Blob<'b>> {
         buf.clear();
+        if let Some(disk) = self.disk.as_mut() {
+            // Byte for byte, no git filter: the loader's view.
+            let blob = disk.read(path, node, buf)?;
+            if blob.len() as u64 > cap {
+                return Err(too_large(path, blob.len() as u64, cap, true));
+            }
+            return Ok(blob);
+        }
         if let Some(id) = node.id {
             let size = self.size(path, node)?;
             if size > cap {
