@@ -284,3 +284,33 @@ fn a_claude_code_marketplace_locks_its_local_plugins() {
     assert_eq!(exit, 0, "{doc:#}");
     assert_eq!(plugin_ids(&doc), ["formatter", "linter"]);
 }
+
+#[test]
+fn a_category_with_a_symlinked_aggregate_directory_is_still_a_category() {
+    let repo = Repo::bare_of_owners();
+    for dir in [
+        "plugins/inputs/cpu",
+        "plugins/inputs/mem",
+        "plugins/outputs/file",
+    ] {
+        repo.write(&format!("{dir}/plugin.go"), "package p\n");
+    }
+    repo.write("shared/all/all.go", "package all\n");
+    std::os::unix::fs::symlink("../../shared/all", repo.path().join("plugins/inputs/all")).unwrap();
+    repo.commit("an aggregate directory linked into a category");
+    let out = init(&repo, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("init: found nested plugins"), "{text}");
+    assert!(
+        text.contains("excluded plugins/inputs/all: rejected (unsupported_entry)"),
+        "{text}"
+    );
+    repo.commit("init");
+    let (exit, doc) = verify_json(repo.path(), &[], &[]);
+    assert_eq!(exit, 0, "{doc:#}");
+    assert_eq!(
+        plugin_ids(&doc),
+        ["inputs/cpu", "inputs/mem", "outputs/file"]
+    );
+}

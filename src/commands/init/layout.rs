@@ -79,10 +79,14 @@ fn plugins_dir(tree: &mut impl Tree) -> Result<Option<Layout>> {
     let mut shared = Vec::new();
     for (dir, node) in &first {
         let children = tree.children(BStr::new(dir), node)?;
+        // A link in a category is a linked plugin directory (an aggregate like `all/`),
+        // not a file of its own: it is a plugin candidate, judged (and excluded) later.
         let has_files = children
             .iter()
-            .any(|(name, n)| n.kind != Kind::Dir && !is_doc(name));
-        let has_dirs = children.iter().any(|(_, n)| n.kind == Kind::Dir);
+            .any(|(name, n)| n.kind == Kind::File && !is_doc(name));
+        let has_dirs = children
+            .iter()
+            .any(|(_, n)| matches!(n.kind, Kind::Dir | Kind::Link));
         if has_dirs && !has_files {
             categories.push(dir.clone());
         } else {
