@@ -30,6 +30,8 @@ pub mod error;
 pub mod escape;
 pub mod lock;
 pub mod manifest;
+#[cfg(test)]
+pub(crate) mod mutate;
 pub mod parallel;
 pub mod runtime;
 pub mod tree;

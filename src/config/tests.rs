@@ -705,32 +705,8 @@ fn mutations_never_panic() {
         b"severity:\n  lock_not_canonical: warning\n  x: off\n? [k]\n: &a {y: *a}\n",
         b"{plugins: [a/*], lock: 'l.lock', manifest: ~, owners: {required: []}, severity: {}}",
     ];
-    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
     const INTERESTING: &[u8] = b"[]{}:-?&*!|>'\"#%@`,\n\r\t \\/.\x00\xff\xc3";
-    for round in 0..3_000 {
-        let seed = seeds[round % seeds.len()];
-        let mut bytes = seed.to_vec();
-        for _ in 0..1 + next() % 4 {
-            let pos = (next() as usize) % (bytes.len() + 1);
-            let byte = if next() % 2 == 0 {
-                INTERESTING[(next() as usize) % INTERESTING.len()]
-            } else {
-                next() as u8
-            };
-            match next() % 3 {
-                0 if pos < bytes.len() => bytes[pos] = byte,
-                1 if pos < bytes.len() => {
-                    bytes.remove(pos);
-                }
-                _ => bytes.insert(pos, byte),
-            }
-        }
+    for bytes in crate::mutate::mutations(&seeds, INTERESTING, 3_000, 0x2545_f491_4f6c_dd1d, true) {
         if let Err(e) = parse(&bytes) {
             assert!(e.line >= 1 && e.column >= 1, "{e:?} for {bytes:?}");
             assert!(!e.message.is_empty());

@@ -244,6 +244,8 @@ fn the_runtime_core_imports_only_the_core() {
         "yaml",
         "checks::findings",
         "checks::contract",
+        "checks::platform",
+        "mutate",
     ];
     let roots = ["tree", "checks"];
     let is_core = |m: &str| {

@@ -335,6 +335,7 @@ fn propose(snap: &Snapshot, layout: layout::Layout) -> Result<(Proposal, Invento
         None => None,
     };
     let mut owners_note = None;
+    // Each round takes a reason away; the last check is of what is written.
     for _round in 0..4 {
         let (inv, findings) = check(snap, &config)?;
         let mut changed = false;
@@ -385,17 +386,7 @@ fn propose(snap: &Snapshot, layout: layout::Layout) -> Result<(Proposal, Invento
             changed = true;
         }
         if !changed {
-            return Ok((
-                Proposal {
-                    layout: layout.description,
-                    config,
-                    exclude,
-                    manifest_note,
-                    owners_note,
-                },
-                inv,
-                findings,
-            ));
+            break;
         }
     }
     let (inv, findings) = check(snap, &config)?;

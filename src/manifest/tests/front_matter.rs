@@ -317,27 +317,9 @@ fn mutations_never_panic() {
         b"---\r\nname: a\r\ndescription: &d [x, *d]\r\n---\r\n",
         "\u{feff}---\nname: \"\u{e9}\"\nversion: 1\n---\n".as_bytes(),
     ];
-    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
     const INTERESTING: &[u8] = b"-[]{}:&*!|>'\"#\n\r\t \\\x00\xff\xef\xbb\xbf";
-    for round in 0..2_000 {
-        let mut bytes = seeds[round % seeds.len()].to_vec();
-        for _ in 0..1 + next() % 4 {
-            let pos = (next() as usize) % (bytes.len() + 1);
-            let byte = INTERESTING[(next() as usize) % INTERESTING.len()];
-            match next() % 3 {
-                0 if pos < bytes.len() => bytes[pos] = byte,
-                1 if pos < bytes.len() => {
-                    bytes.remove(pos);
-                }
-                _ => bytes.insert(pos, byte),
-            }
-        }
+    for bytes in crate::mutate::mutations(&seeds, INTERESTING, 2_000, 0x2545_f491_4f6c_dd1d, false)
+    {
         let spec = Spec::new("SKILL.md").unwrap();
         if let Err(problems) = crate::manifest::check(&bytes, "pdf-tools", &spec) {
             assert!(!problems.is_empty());

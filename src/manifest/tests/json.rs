@@ -246,27 +246,9 @@ fn mutations_never_panic() {
         b"\xef\xbb\xbf{\r\n  \"name\": \"a\"\r\n}\r\n",
         "{\"d\u{e9}\": [true, false, -0.5e+3, \"\\\"\"]}".as_bytes(),
     ];
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
     const INTERESTING: &[u8] = b"[]{}:,\"\\u0e-+.\n\r\t \x00\xff\xc3";
-    for round in 0..3_000 {
-        let mut bytes = seeds[round % seeds.len()].to_vec();
-        for _ in 0..1 + next() % 4 {
-            let pos = (next() as usize) % (bytes.len() + 1);
-            let byte = INTERESTING[(next() as usize) % INTERESTING.len()];
-            match next() % 3 {
-                0 if pos < bytes.len() => bytes[pos] = byte,
-                1 if pos < bytes.len() => {
-                    bytes.remove(pos);
-                }
-                _ => bytes.insert(pos, byte),
-            }
-        }
+    for bytes in crate::mutate::mutations(&seeds, INTERESTING, 3_000, 0x9e37_79b9_7f4a_7c15, false)
+    {
         if let Err(problems) = crate::manifest::check(&bytes, "a", &spec()) {
             assert!(!problems.is_empty());
             for p in problems {

@@ -328,32 +328,8 @@ fn mutations_never_panic() {
         b"- a\n- b: c\n  d: 'e'\n",
         "n\u{e9}me: f\u{f6}o\r\nversion: 1.0.0 # c\n".as_bytes(),
     ];
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
     const INTERESTING: &[u8] = b"[]{}:-?&*!|>'\"#%@`,\n\r\t \\\x00\xff\xc3";
-    for round in 0..3_000 {
-        let seed = seeds[round % seeds.len()];
-        let mut bytes = seed.to_vec();
-        for _ in 0..1 + next() % 4 {
-            let pos = (next() as usize) % (bytes.len() + 1);
-            let byte = if next() % 2 == 0 {
-                INTERESTING[(next() as usize) % INTERESTING.len()]
-            } else {
-                next() as u8
-            };
-            match next() % 3 {
-                0 if pos < bytes.len() => bytes[pos] = byte,
-                1 if pos < bytes.len() => {
-                    bytes.remove(pos);
-                }
-                _ => bytes.insert(pos, byte),
-            }
-        }
+    for bytes in crate::mutate::mutations(&seeds, INTERESTING, 3_000, 0x9e37_79b9_7f4a_7c15, true) {
         if let Err(problems) = check(&bytes, "foo") {
             assert!(!problems.is_empty());
             for p in problems {
