@@ -78,6 +78,11 @@ impl Error {
         }
     }
 
+    /// A write to a closed pipe (`plugin-lock … | head`): not a failure of the run.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Internal(_) => exit::INTERNAL,

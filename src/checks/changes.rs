@@ -165,7 +165,7 @@ pub fn annotate(
     explanations: &BTreeMap<String, Explanation>,
     base: &str,
 ) {
-    let short = &base[..base.len().min(12)];
+    let short = crate::escape::short_id(base);
     for f in findings
         .iter_mut()
         .filter(|f| f.kind == Kind::IntegrityMismatch)

@@ -391,6 +391,12 @@ pub fn statistics(findings: &[Finding]) -> Vec<(Kind, Severity, usize)> {
     counts.into_iter().map(|((_, k, s), n)| (k, s, n)).collect()
 }
 
+/// The report order for the places that cannot show everything (annotations, the job
+/// summary): [`Kind::priority`] first, then path and line.
+pub fn by_priority(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    (a.kind.priority(), &a.path, a.line).cmp(&(b.kind.priority(), &b.path, b.line))
+}
+
 pub fn count(findings: &[Finding], severity: Severity) -> usize {
     findings.iter().filter(|f| f.severity == severity).count()
 }

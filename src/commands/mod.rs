@@ -18,7 +18,7 @@ use std::io::{BufWriter, StderrLock, StdoutLock, Write};
 
 use crate::cache;
 use crate::cli::{Cli, Command};
-use crate::error::{Error, Result, exit};
+use crate::error::{Result, exit};
 use crate::escape::{self, Guard};
 use crate::github::actions_env;
 use crate::tree::blob;
@@ -140,7 +140,7 @@ pub fn execute(cli: &Cli, streams: Streams) -> u8 {
     let result = run(&mut ctx);
     // Under `--format github` a run that stops says so where people look, too.
     if let (Err(e), Some(command)) = (&result, github_command(&ctx))
-        && !matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+        && !e.is_broken_pipe()
     {
         let location = e.location();
         let _ = crate::report::github::run_error(
@@ -164,9 +164,7 @@ pub fn execute(cli: &Cli, streams: Streams) -> u8 {
             }
             _ => code,
         },
-        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
-            exit::OK
-        }
+        Err(e) if e.is_broken_pipe() => exit::OK,
         Err(e) => {
             // Errors quote globs, paths and revisions from the repository or the
             // arguments: capped, control characters escaped, one line.

@@ -126,9 +126,7 @@ pub fn annotations(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> 
     for severity in [Severity::Error, Severity::Warning] {
         let mut ordered: Vec<&Finding> =
             findings.iter().filter(|f| f.severity == severity).collect();
-        ordered.sort_by(|a, b| {
-            (a.kind.priority(), &a.path, a.line).cmp(&(b.kind.priority(), &b.path, b.line))
-        });
+        ordered.sort_by(|a, b| crate::checks::findings::by_priority(a, b));
         let mut shown = 0;
         for f in ordered {
             for command in commands_of(f) {
@@ -199,9 +197,7 @@ pub fn summary(inv: &Inventory, findings: &[Finding], command: &str) -> String {
         if these.is_empty() {
             continue;
         }
-        these.sort_by(|a, b| {
-            (a.kind.priority(), &a.path, a.line).cmp(&(b.kind.priority(), &b.path, b.line))
-        });
+        these.sort_by(|a, b| crate::checks::findings::by_priority(a, b));
         let _ = writeln!(body, "### {heading}\n");
         for f in these {
             let _ = writeln!(

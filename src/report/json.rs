@@ -73,6 +73,15 @@ pub fn write(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
     writeln!(out)
 }
 
+/// `fail` when any finding is an error (suppressed ones are not in `findings`).
+fn verdict(findings: &[Finding]) -> &'static str {
+    if findings.iter().any(|f| f.severity == Severity::Error) {
+        "fail"
+    } else {
+        "pass"
+    }
+}
+
 /// The base that changes were explained against, and, when plugin-lock chose it, why.
 #[derive(Serialize)]
 pub struct BaseJson<'a> {
@@ -100,12 +109,11 @@ pub fn verify(
         findings: Vec<FindingJson<'a>>,
         plugins: Vec<PluginJson<'a>>,
     }
-    let failed = findings.iter().any(|f| f.severity == Severity::Error);
     write(
         out,
         &Doc {
             source: &inv.source,
-            verdict: if failed { "fail" } else { "pass" },
+            verdict: verdict(findings),
             base,
             findings: findings
                 .iter()
@@ -132,12 +140,11 @@ pub fn statistics(out: &mut dyn Write, inv: &Inventory, findings: &[Finding]) ->
         verdict: &'static str,
         statistics: Vec<Row>,
     }
-    let failed = findings.iter().any(|f| f.severity == Severity::Error);
     write(
         out,
         &Doc {
             source: &inv.source,
-            verdict: if failed { "fail" } else { "pass" },
+            verdict: verdict(findings),
             statistics: crate::checks::findings::statistics(findings)
                 .into_iter()
                 .map(|(kind, severity, count)| Row {

@@ -306,8 +306,7 @@ fn discovery(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Findin
         for &i in &inv.unmatched_globs {
             let glob = crate::config::shown_glob(&config.plugins[i]);
             let (path, line) = glob_location(settings, i, fallback);
-            let from_file = settings.config_exists && config.plugin_lines.get(i).is_some();
-            let (title, help) = if from_file || settings.config_exists {
+            let (title, help) = if settings.config_exists {
                 (
                     format!(
                         "the plugins glob `{glob}` matches no directory: nothing it was meant to select is verified"

@@ -264,7 +264,7 @@ pub fn run(ctx: &mut Ctx<'_>, check_only: bool, to_stdout: bool, tracked: bool) 
         match d {
             None => "-".to_owned(),
             Some(d) if verbose => d.to_owned(),
-            Some(d) => d.chars().take(12).collect(),
+            Some(d) => escape::short_id(d).to_owned(),
         }
     };
     if let Some(why) = &malformed {

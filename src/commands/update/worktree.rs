@@ -98,7 +98,7 @@ pub fn warnings(snap: &Snapshot, inv: &Inventory) -> Result<Vec<Warning>> {
     }
     let mut reader = snap.reader(&repo);
     let plugin_dirs: Vec<&BStr> = dirs.keys().map(|d| BStr::new(d.as_bytes())).collect();
-    for path in status::unstaged(&repo, workdir, &plugin_dirs, &mut reader)? {
+    for path in status::unstaged(&repo, &index, workdir, &plugin_dirs, &mut reader)? {
         let path = path.to_str_lossy();
         if let Some(plugin) = owner(&path) {
             out.push(Warning {

@@ -14,12 +14,12 @@ use crate::tree::{Kind, Node};
 /// would, and hashed.
 pub fn unstaged(
     repo: &gix::Repository,
+    index: &gix::index::File,
     workdir: &std::path::Path,
     dirs: &[&BStr],
     reader: &mut Reader<'_>,
 ) -> Result<Vec<BString>> {
     use crate::tree::Tree;
-    let index = repo.index_or_empty().map_err(|e| Error::git(&e))?;
     let options = repo.stat_options().map_err(|e| Error::Git(e.to_string()))?;
     let timestamp = index.timestamp();
     let mut out = Vec::new();
@@ -35,7 +35,7 @@ pub fn unstaged(
             if entry.flags.contains(Flags::SKIP_WORKTREE) || entry.mode.is_submodule() {
                 continue;
             }
-            let path = entry.path(&index);
+            let path = entry.path(index);
             if entry.flags.contains(Flags::INTENT_TO_ADD) {
                 out.push(path.to_owned());
                 continue;
