@@ -224,7 +224,9 @@ impl Cache {
     /// The key of `plugin`, when its result can be cached: a directory with a tree id.
     /// The directory's path is part of it (rejection paths and messages, the manifest's
     /// expected `name`, how far `..` may climb all depend on it).
-    pub fn key(&self, plugin: &Plugin) -> Option<Key> {
+    /// `outside` is what else the result depends on (the `.gitattributes` files above
+    /// the plugin).
+    pub fn key(&self, plugin: &Plugin, outside: &[u8]) -> Option<Key> {
         if plugin.bad_name || plugin.node.kind != Kind::Dir {
             return None;
         }
@@ -234,6 +236,8 @@ impl Cache {
             plugin.dir.as_bytes(),
             &[0],
             id.as_bytes(),
+            &[0],
+            outside,
         ]))
     }
 

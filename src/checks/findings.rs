@@ -150,6 +150,9 @@ kinds! {
     ApprovalUnverifiable => "approval_unverifiable", Warning, contract: false,
         "The GitHub API refused an approval lookup."
         "Give the token read access to pull requests and organization members, or check the approval by hand.";
+    EolConversion => "eol_conversion", Warning, contract: false,
+        "A text file of a plugin that git checks out with other line ends than its blob on some platform (CRLF on Windows), or a text-attributed blob with CRLF that the next `git add` changes."
+        "Pin the plugin tree's line ends in `.gitattributes` (`plugins/** -text` keeps bytes exact; `plugins/** text=auto eol=lf` normalizes), then `git add --renormalize`.";
     CaseCollision => "case_collision", Warning, contract: false,
         "Two paths of a plugin differ only in case: Windows and macOS (case-insensitive file systems) check out one file for both."
         "Rename one of them so that the names differ by more than case.";
@@ -215,7 +218,7 @@ impl Kind {
             | PluginsGlobUnmatched
             | NestedPlugin => 1,
             MissingManifest | SchemaViolation | BytecodeCommitted => 2,
-            LockNotCanonical | BaseUnavailable | UnusedIgnore | CaseCollision
+            LockNotCanonical | BaseUnavailable | UnusedIgnore | EolConversion | CaseCollision
             | UnicodeCollision | UnicodeUnnormalized | WindowsInvalidName | SymlinkCheckout => 3,
         }
     }

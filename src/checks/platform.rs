@@ -1,13 +1,16 @@
-//! Platform drift in a plugin's names: what a checkout on Windows or macOS does to paths
-//! that the committed tree holds as distinct (case and Unicode collisions, names Windows
-//! refuses, symlinks without symlink support). Only names and kinds are read, never a
-//! blob: the cost is one pass over the entries the digest lists anyway.
+//! Platform drift: what a checkout on Windows or macOS does to a plugin that the
+//! committed tree holds exactly. In its names (case and Unicode collisions, names
+//! Windows refuses, symlinks without symlink support): only names and kinds are read,
+//! one pass over the entries the digest lists anyway. In its line ends
+//! (`eol_conversion`): the facts the digest gathered from the bytes it hashed
+//! ([`LineEnds`]) and the file's attributes, decided as git's `convert.c` does.
 
 use std::collections::BTreeMap;
 
 use unicode_normalization::UnicodeNormalization;
 
 use crate::tree::Kind;
+use crate::tree::text::LineEnds;
 
 /// One problem a checkout would have, at `path` (relative to the plugin).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +25,7 @@ pub struct Drift {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DriftKind {
+    EolConversion,
     CaseCollision,
     UnicodeCollision,
     UnicodeUnnormalized,
@@ -32,6 +36,7 @@ pub enum DriftKind {
 impl DriftKind {
     pub fn as_str(self) -> &'static str {
         match self {
+            DriftKind::EolConversion => "eol_conversion",
             DriftKind::CaseCollision => "case_collision",
             DriftKind::UnicodeCollision => "unicode_collision",
             DriftKind::UnicodeUnnormalized => "unicode_unnormalized",
@@ -42,6 +47,7 @@ impl DriftKind {
 
     pub fn from_name(name: &str) -> Option<DriftKind> {
         [
+            DriftKind::EolConversion,
             DriftKind::CaseCollision,
             DriftKind::UnicodeCollision,
             DriftKind::UnicodeUnnormalized,
@@ -131,6 +137,98 @@ pub fn drift(dir: &str, entries: &[(String, Kind)]) -> Vec<Drift> {
         }
     }
     out
+}
+
+/// A file's `text` attribute (or the legacy `crlf` one), as git reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TextAttr {
+    #[default]
+    Unspecified,
+    /// `text`: always text, whatever the content.
+    Set,
+    /// `-text` (or `binary`): never converted.
+    Unset,
+    /// `text=auto`: text when git's detection says so.
+    Auto,
+}
+
+/// A file's `eol` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EolAttr {
+    #[default]
+    Unspecified,
+    Lf,
+    Crlf,
+}
+
+/// Why a file's line ends drift, which decides the platforms and the wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EolCause {
+    /// No attribute decides: git for Windows' `core.autocrlf=true` checks text out
+    /// with CRLF.
+    NoAttribute,
+    /// `text=auto` without `eol`: native line ends, CRLF on every Windows checkout.
+    TextAuto,
+    /// `text` without `eol`: the same, and binary-looking content too.
+    Text,
+    /// `eol=crlf`: CRLF on every platform.
+    EolCrlf,
+    /// Text by its attributes, but the blob has CRLF: the next `git add` stores LF.
+    CrlfBlob,
+}
+
+impl EolCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EolCause::NoAttribute => "no_attribute",
+            EolCause::TextAuto => "text_auto",
+            EolCause::Text => "text",
+            EolCause::EolCrlf => "eol_crlf",
+            EolCause::CrlfBlob => "crlf_blob",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<EolCause> {
+        [
+            EolCause::NoAttribute,
+            EolCause::TextAuto,
+            EolCause::Text,
+            EolCause::EolCrlf,
+            EolCause::CrlfBlob,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == name)
+    }
+}
+
+/// Whether git would check out (or, for [`EolCause::CrlfBlob`], store) the file at
+/// `path` with other line ends than its blob on some platform, and why. The rules of
+/// git's `convert_attrs`, `will_convert_lf_to_crlf` and `crlf_to_git`: `-text` and
+/// `binary` leave a file alone; `eol=lf` pins LF; an `eol` without `text` makes a
+/// file text; `text=auto` and no attribute convert only what detection calls text
+/// with lone LFs and no CR (git's "safer autocrlf"); `text` converts every lone LF.
+pub fn eol_drift(path: &str, ends: LineEnds, text: TextAttr, eol: EolAttr) -> Option<Drift> {
+    let text = match (text, eol) {
+        (TextAttr::Unspecified, EolAttr::Lf | EolAttr::Crlf) => TextAttr::Set,
+        (text, _) => text,
+    };
+    let auto_converts = ends.lone_lf && !ends.crlf && !ends.lone_cr && !ends.binary;
+    let cause = match (text, eol) {
+        (TextAttr::Unset, _) => None,
+        (TextAttr::Set, _) if ends.crlf => Some(EolCause::CrlfBlob),
+        (TextAttr::Set | TextAttr::Auto, EolAttr::Lf) => None,
+        (TextAttr::Set, EolAttr::Crlf) => ends.lone_lf.then_some(EolCause::EolCrlf),
+        (TextAttr::Set, EolAttr::Unspecified) => ends.lone_lf.then_some(EolCause::Text),
+        (TextAttr::Auto, EolAttr::Crlf) => auto_converts.then_some(EolCause::EolCrlf),
+        (TextAttr::Auto, EolAttr::Unspecified) => auto_converts.then_some(EolCause::TextAuto),
+        (TextAttr::Unspecified, _) => auto_converts.then_some(EolCause::NoAttribute),
+    }?;
+    Some(Drift {
+        kind: DriftKind::EolConversion,
+        path: path.to_owned(),
+        other: None,
+        detail: cause.as_str().to_owned(),
+    })
 }
 
 const RESERVED: &[&str] = &["CON", "PRN", "AUX", "NUL"];
@@ -233,6 +331,46 @@ mod tests {
         let d = drift("plugins/a", &files(&[&long]));
         assert_eq!(kinds(&d), [("windows_invalid_name", long.as_str())]);
         assert!(d[0].detail.contains("over Windows' 260"), "{}", d[0].detail);
+    }
+
+    #[test]
+    fn eol_conversion_as_git_decides_it() {
+        use EolAttr as E;
+        use TextAttr as T;
+        let lf = LineEnds::of(b"a\nb\n");
+        let crlf = LineEnds::of(b"a\r\nb\r\n");
+        let binary = LineEnds::of(b"a\n\0b\n");
+        let cause = |ends, text, eol| eol_drift("f", ends, text, eol).map(|d| d.detail);
+        let cases = [
+            (lf, T::Unspecified, E::Unspecified, Some("no_attribute")),
+            (crlf, T::Unspecified, E::Unspecified, None),
+            (binary, T::Unspecified, E::Unspecified, None),
+            (lf, T::Unset, E::Crlf, None),
+            (crlf, T::Unset, E::Unspecified, None),
+            (lf, T::Auto, E::Unspecified, Some("text_auto")),
+            (lf, T::Auto, E::Lf, None),
+            (lf, T::Auto, E::Crlf, Some("eol_crlf")),
+            (binary, T::Auto, E::Crlf, None),
+            (crlf, T::Auto, E::Unspecified, None),
+            (lf, T::Set, E::Unspecified, Some("text")),
+            (lf, T::Set, E::Lf, None),
+            (crlf, T::Set, E::Lf, Some("crlf_blob")),
+            (crlf, T::Set, E::Unspecified, Some("crlf_blob")),
+            (binary, T::Set, E::Unspecified, Some("text")),
+            (lf, T::Unspecified, E::Lf, None),
+            (crlf, T::Unspecified, E::Lf, Some("crlf_blob")),
+            (lf, T::Unspecified, E::Crlf, Some("eol_crlf")),
+        ];
+        for (ends, text, eol, want) in cases {
+            assert_eq!(
+                cause(ends, text, eol).as_deref(),
+                want,
+                "{ends:?} {text:?} {eol:?}"
+            );
+        }
+        for name in ["no_attribute", "text_auto", "text", "eol_crlf", "crlf_blob"] {
+            assert_eq!(EolCause::from_name(name).map(EolCause::as_str), Some(name));
+        }
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub fn run(ctx: &mut Ctx<'_>, dirs: &[String], explain: bool) -> Result<u8> {
         records: explain,
         read_only: false,
         contents: false,
+        line_ends: false,
     };
     snap.prefetch(targets.iter().map(|(path, node)| (BStr::new(path), node)))?;
     let outcomes = snap.par_map(&targets, |reader, (path, node), buf| {

@@ -22,6 +22,7 @@ use crate::config::SymlinkPolicy;
 use crate::digest::links::{Resolver, check_as_link};
 use crate::digest::rejection::{Rejection, RejectionKind};
 use crate::error::{Error, Result};
+use crate::tree::text::LineEnds;
 use crate::tree::{
     Cut, Kind, MAX_PATH_BYTES, MAX_WALK_ENTRIES, Node, Tree, join, join_bytes, shown,
 };
@@ -44,6 +45,9 @@ pub struct Options {
     /// Also return a copy of every record's content, the very bytes that were hashed (a
     /// runtime loader runs those, never a second read of the disk).
     pub contents: bool,
+    /// Also return the line-end facts of every file with a line end (for
+    /// `eol_conversion`: what a checkout's conversion would see).
+    pub line_ends: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +70,9 @@ pub struct Outcome {
     /// Every file and link of the plugin (relative, shown as text) with its kind, in
     /// record order: what platform checks read (names only, no content).
     pub names: Vec<(String, Kind)>,
+    /// With [`Options::line_ends`]: each file (not a link) that has a line end, with
+    /// its facts, in record order.
+    pub line_ends: Vec<(String, LineEnds)>,
 }
 
 /// The plugin's entries that Python would run in place of its sources: anything under
@@ -126,6 +133,7 @@ pub fn plugin(
         bytecode: Bytecode::default(),
         more_rejections: Vec::new(),
         names: Vec::new(),
+        line_ends: Vec::new(),
     };
     match node.kind {
         Kind::Dir => {}
@@ -198,7 +206,8 @@ pub fn plugin(
 
     // First pass, no blob reads but link targets: the first offending entry in record
     // order rejects the plugin.
-    let mut sources: Vec<(String, BString, Node)> = Vec::with_capacity(entries.len());
+    // (path in the plugin, path read, entry read, whether the entry is a link)
+    let mut sources: Vec<(String, BString, Node, bool)> = Vec::with_capacity(entries.len());
     let mut resolver = Resolver::new(reader, dir);
     // Every offending entry, in record order (bounded: a plugin of a million bad links
     // is not a million findings).
@@ -223,7 +232,7 @@ pub fn plugin(
             }
         };
         match entry.kind {
-            Kind::File => sources.push((rel, repo_path, entry)),
+            Kind::File => sources.push((rel, repo_path, entry, false)),
             Kind::Submodule => {
                 let shown_path = shown(&repo_path).into_owned();
                 rejections.push(Rejection {
@@ -249,7 +258,7 @@ pub fn plugin(
                     }
                 };
                 match checked {
-                    Ok((path, node)) => sources.push((rel, path, node)),
+                    Ok((path, node)) => sources.push((rel, path, node, true)),
                     Err(rejection) => rejections.push(rejection),
                 }
             }
@@ -269,13 +278,15 @@ pub fn plugin(
             bytecode,
             more_rejections: rejections,
             names,
+            line_ends: Vec::new(),
         });
     }
     // Second pass: read and hash, one buffer for the whole plugin.
     let mut hasher = Sha256::new();
     let mut records = Vec::new();
     let mut contents = Vec::new();
-    for (i, (rel, path, node)) in sources.iter().enumerate() {
+    let mut line_ends = Vec::new();
+    for (i, (rel, path, node, link)) in sources.iter().enumerate() {
         let content = match reader.read(path.as_bstr(), node, buf) {
             // Over the operator's blob limit: no digest can be computed, so the plugin is
             // rejected. Not cached: the answer depends on the limit, not only the tree.
@@ -306,6 +317,12 @@ pub fn plugin(
         if options.contents {
             contents.push((rel.clone(), content.to_vec()));
         }
+        if options.line_ends && !link {
+            let ends = LineEnds::of(&content);
+            if ends.has_line_ends() {
+                line_ends.push((rel.clone(), ends));
+            }
+        }
         if options.records {
             records.push(Record {
                 path: rel.clone(),
@@ -323,6 +340,7 @@ pub fn plugin(
         contents,
         more_rejections: Vec::new(),
         names,
+        line_ends,
     })
 }
 

@@ -1,8 +1,9 @@
 //! Output for people: compiler-style diagnostics, a one-line verdict, tables.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use crate::checks::findings::{Finding, Severity, count};
+use crate::checks::findings::{Finding, Kind, Severity, count};
 use crate::checks::integrity::{Inventory, PluginState};
 use crate::escape;
 
@@ -10,7 +11,8 @@ use crate::escape;
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     pub color: bool,
-    /// `-v`: each finding's last line links its kind's documentation.
+    /// `-v`: every warning is shown, and each finding's last line links its kind's
+    /// documentation.
     pub verbose: bool,
 }
 
@@ -81,6 +83,9 @@ pub fn finding(out: &mut dyn Write, f: &Finding, style: Style) -> io::Result<()>
     writeln!(out)
 }
 
+/// How many warnings of one kind `report` shows before it counts the rest.
+pub const WARNINGS_SHOWN_PER_KIND: usize = 10;
+
 pub struct Verdict<'a> {
     pub command: &'a str,
     pub source: &'a str,
@@ -96,14 +101,33 @@ pub fn report(
     style: Style,
     quiet: bool,
 ) -> io::Result<()> {
+    // Warnings of one kind past the first few are counted, not shown (one repository
+    // without `.gitattributes` has an `eol_conversion` per text file); errors always are.
+    let mut shown: BTreeMap<Kind, usize> = BTreeMap::new();
+    let mut hidden: BTreeMap<Kind, usize> = BTreeMap::new();
     for f in findings {
         if quiet && f.severity != Severity::Error {
             continue;
+        }
+        if f.severity == Severity::Warning && !style.verbose {
+            let n = shown.entry(f.kind).or_default();
+            if *n >= WARNINGS_SHOWN_PER_KIND {
+                *hidden.entry(f.kind).or_default() += 1;
+                continue;
+            }
+            *n += 1;
         }
         finding(out, f, style)?;
     }
     if quiet {
         return Ok(());
+    }
+    for (kind, n) in hidden {
+        writeln!(
+            out,
+            "note: {n} more warning[{}] not shown (-v shows every finding, `--format json` lists them)",
+            kind.as_str()
+        )?;
     }
     let rows = crate::checks::findings::statistics(findings);
     if rows.len() > 1 {

@@ -231,6 +231,7 @@ fn compute(
         records: false,
         read_only: false,
         contents,
+        line_ends: false,
     };
     let outcome = digest::plugin(dir, plugin.raw_dir.as_ref(), &plugin.node, &options, buf)?;
     Ok(outcome.result.map(|digest| (digest, outcome.contents)))

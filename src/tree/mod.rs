@@ -8,6 +8,7 @@ pub mod discover;
 pub mod fs;
 #[cfg(feature = "cli")]
 pub mod git;
+pub mod text;
 
 use bstr::{BStr, BString};
 

@@ -17,6 +17,7 @@ use crate::manifest::{self, ManifestProblem};
 use crate::tree::Tree;
 use crate::tree::discover::{self, Plugin};
 use crate::tree::git::Snapshot;
+use crate::tree::git::attributes::{self, Ancestors};
 use crate::tree::git::reader::Reader;
 use crate::tree::{FileRead, Node, join};
 
@@ -271,6 +272,7 @@ fn compute(
     plugin: &Plugin,
     config: &Config,
     options: InventoryOptions,
+    attributes: Option<&Ancestors>,
     buf: &mut Vec<u8>,
 ) -> Result<Computed> {
     let digest_options = digest::Options {
@@ -278,6 +280,7 @@ fn compute(
         records: false,
         read_only: options.read_only,
         contents: false,
+        line_ends: attributes.is_some(),
     };
     if let Some(rejection) = contract::name_rejection(plugin) {
         return Ok(Computed {
@@ -298,13 +301,14 @@ fn compute(
         &digest_options,
         buf,
     )?;
-    finish(reader, plugin, config, outcome)
+    finish(reader, plugin, config, attributes, outcome)
 }
 
 fn finish(
     reader: &mut Reader<'_>,
     plugin: &Plugin,
     config: &Config,
+    attributes: Option<&Ancestors>,
     outcome: digest::Outcome,
 ) -> Result<Computed> {
     let (manifest, manifest_path) = match &config.manifest {
@@ -316,6 +320,12 @@ fn finish(
             Some((state, path)) => (state, Some(path)),
         },
     };
+    let mut drift = crate::checks::platform::drift(&plugin.dir, &outcome.names);
+    if let Some(ancestors) = attributes
+        && !outcome.line_ends.is_empty()
+    {
+        drift.extend(eol_drift(reader, plugin, ancestors, &outcome)?);
+    }
     Ok(Computed {
         digest: outcome.result,
         manifest,
@@ -324,8 +334,38 @@ fn finish(
         cacheable: !outcome.looked_outside,
         bytecode: outcome.bytecode,
         more_rejections: outcome.more_rejections,
-        drift: crate::checks::platform::drift(&plugin.dir, &outcome.names),
+        drift,
     })
+}
+
+/// `eol_conversion` for each of the plugin's files with line ends, by the attributes of
+/// the tree the digest read.
+fn eol_drift(
+    reader: &mut Reader<'_>,
+    plugin: &Plugin,
+    ancestors: &Ancestors,
+    outcome: &digest::Outcome,
+) -> Result<Vec<crate::checks::platform::Drift>> {
+    let mut inner: Vec<&str> = outcome
+        .names
+        .iter()
+        .filter_map(|(rel, kind)| {
+            let name = rel.rsplit('/').next().unwrap_or(rel);
+            (*kind == crate::tree::Kind::File && name == attributes::FILE_NAME)
+                .then_some(rel.as_str())
+        })
+        .collect();
+    // Outermost first: a deeper file's lines win over its parents'.
+    inner.sort_by_key(|rel| rel.matches('/').count());
+    let mut matcher = ancestors.matcher(reader, &plugin.dir, inner)?;
+    Ok(outcome
+        .line_ends
+        .iter()
+        .filter_map(|(rel, ends)| {
+            let (text, eol) = matcher.eol_attributes(&join(&plugin.dir, rel));
+            crate::checks::platform::eol_drift(rel, *ends, text, eol)
+        })
+        .collect())
 }
 
 /// The manifest's state and the path to point its findings at, or `None` when it does
@@ -405,18 +445,29 @@ pub fn inventory(
         discover::discover(&mut reader, &config.plugins, &config.exclude, &config.lock)?;
     let found = discovery.plugins;
     snap.prefetch(found.iter().map(|p| (p.raw_dir.as_ref(), &p.node)))?;
+    // A checkout's bytes are what they are: there is no conversion left to predict.
+    let attributes = if snap.is_checkout() {
+        None
+    } else {
+        Some(Ancestors::read(
+            &mut reader,
+            found.iter().map(|p| p.dir.as_str()),
+        )?)
+    };
+    let attributes = attributes.as_ref();
     let computed = snap.par_map(&found, |reader, plugin, buf| {
         // A plugin refused for its name never reaches the cache (its path is shown, not
         // exact: two directories could share the key).
+        let outside = attributes.map(|a| a.fingerprint(&plugin.dir)).unwrap_or_default();
         let key = cache
             .filter(|_| !plugin.bad_name && plugin.same_id.is_empty())
-            .and_then(|c| c.key(plugin));
+            .and_then(|c| c.key(plugin, &outside));
         if let (Some(c), Some(k)) = (cache, &key)
             && let Some(hit) = c.get(k)
         {
             return Ok(hit);
         }
-        let computed = compute(reader, plugin, config, options, buf)?;
+        let computed = compute(reader, plugin, config, options, attributes, buf)?;
         if let (Some(c), Some(k)) = (cache, key)
             && computed.cacheable
         {

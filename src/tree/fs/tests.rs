@@ -37,6 +37,7 @@ fn options(policy: SymlinkPolicy) -> Options {
         records: false,
         read_only: false,
         contents: false,
+        line_ends: false,
     }
 }
 

@@ -4,6 +4,7 @@
 //! A [`Snapshot`] is shared by all threads; each thread reads through its own
 //! [`Reader`](reader::Reader) (a thread-local gix handle and, for the work tree, its filter pipeline).
 
+pub mod attributes;
 pub mod base;
 pub mod entries;
 pub mod parallel;
@@ -246,6 +247,11 @@ impl Snapshot {
 
     /// Whether `T` is a git tree, so directories have tree ids (a revision; not the
     /// index or the work tree). Only then can per-plugin results be cached.
+    /// Whether this is `--checkout`: the bytes on disk, after any conversion.
+    pub fn is_checkout(&self) -> bool {
+        matches!(self.tree, TreeData::Disk(_))
+    }
+
     pub fn has_tree_ids(&self) -> bool {
         matches!(self.tree, TreeData::Git(_))
     }
