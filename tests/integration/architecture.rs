@@ -236,6 +236,7 @@ fn the_runtime_core_imports_only_the_core() {
         "runtime",
         "tree::blob",
         "tree::fs",
+        "tree::text",
         "tree::discover",
         "digest",
         "lock",

@@ -383,6 +383,7 @@ fn lock_missing_while_plugins_exist() {
 #[test]
 fn no_plugins_and_no_lock_is_not_a_silent_pass() {
     let repo = Repo::new();
+    repo.remove(".gitattributes");
     repo.write("README.md", "nothing here yet\n");
     repo.commit("empty");
     let (exit, doc) = verify(&repo);

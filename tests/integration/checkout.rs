@@ -8,6 +8,7 @@ use crate::util::*;
 /// A repository without attributes: a plugin with text files and a binary one.
 fn origin() -> Repo {
     let repo = Repo::bare_of_owners();
+    repo.remove(".gitattributes");
     repo.write("plugins/alpha/plugin.yaml", "name: alpha\nversion: 1.0.0\n")
         .write("plugins/alpha/main.py", "print(1)\nprint(2)\n")
         .write("plugins/alpha/data.bin", b"\0\x01binary\n");

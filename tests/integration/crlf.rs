@@ -8,6 +8,8 @@ use crate::util::*;
 /// A repository with multi-line LF text files in its plugins and a committed lock.
 fn lf_origin() -> Repo {
     let repo = Repo::new();
+    // No attribute: a checkout converts as `core.autocrlf` says.
+    repo.remove(".gitattributes");
     repo.write("README.md", "fixture\nwith lines\n")
         .write("plugins/alpha/plugin.yaml", "name: alpha\nversion: 1.0.0\n")
         .write(

@@ -508,7 +508,7 @@ fn install_merge_driver_sets_it_up_once_and_a_real_merge_uses_it() {
     assert!(text.contains("set merge.plugin-lock.driver"), "{text}");
     assert_eq!(
         String::from_utf8(repo.read(".gitattributes")).unwrap(),
-        "/plugins/PLUGINS.lock merge=plugin-lock\n"
+        "* -text\n/plugins/PLUGINS.lock merge=plugin-lock\n"
     );
     assert_eq!(
         repo.git(&["config", "merge.plugin-lock.driver"]),
@@ -527,7 +527,7 @@ fn install_merge_driver_sets_it_up_once_and_a_real_merge_uses_it() {
             .iter()
             .filter(|b| **b == b'\n')
             .count(),
-        1
+        2
     );
     repo.commit("the lock's merge driver");
 

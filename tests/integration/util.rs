@@ -97,6 +97,9 @@ impl Repo {
         // where a test sets them up; `Repo::bare_of_owners` starts without one.
         let repo = Repo { dir };
         repo.write(".github/CODEOWNERS", "* @fixture/owners\n");
+        // Line ends are pinned, as in a repository that followed the README, so
+        // `eol_conversion` appears only where a test removes or changes this file.
+        repo.write(".gitattributes", "* -text\n");
         repo
     }
 
