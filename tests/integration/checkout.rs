@@ -59,6 +59,31 @@ fn causes(doc: &serde_json::Value) -> Vec<(String, String)> {
 #[test]
 fn an_autocrlf_checkout_fails_checkout_naming_each_crlf_file_until_the_attribute_is_set() {
     let origin = origin();
+    // CI predicts it from the committed tree: each text file, never the binary one.
+    let eol_paths = |doc: &serde_json::Value| -> Vec<String> {
+        of_kind(doc, "eol_conversion")
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (exit, doc) = verify_json(origin.path(), &["--rev", "HEAD"], &[]);
+    assert_eq!(exit, 0, "{doc:#}");
+    assert_eq!(
+        eol_paths(&doc),
+        ["plugins/alpha/main.py", "plugins/alpha/plugin.yaml"],
+        "{doc:#}"
+    );
+    for f in of_kind(&doc, "eol_conversion") {
+        assert_eq!(f["severity"], "warning");
+        assert_eq!(f["cause"], "no_attribute");
+        let message = f["message"].as_str().unwrap();
+        assert!(message.contains("`core.autocrlf=true`"), "{message}");
+        assert!(
+            message.contains("add `plugins/** -text` at the end of the top-level .gitattributes")
+                && message.contains("`git add --renormalize plugins`"),
+            "{message}"
+        );
+    }
     let (_keep, clone) = clone_with(&origin, "core.autocrlf=true");
     assert!(
         std::fs::read(clone.join("plugins/alpha/main.py"))
@@ -115,6 +140,12 @@ fn an_autocrlf_checkout_fails_checkout_naming_each_crlf_file_until_the_attribute
     let (_keep2, fixed) = clone_with(&origin, "core.autocrlf=true");
     let (exit, doc) = verify_json(&fixed, &["--checkout"], &[]);
     assert_eq!(exit, 0, "{doc:#}");
+    // And CI has nothing left to predict, in the origin or the fresh clone.
+    for dir in [origin.path(), fixed.as_path()] {
+        let (exit, doc) = verify_json(dir, &["--rev", "HEAD"], &[]);
+        assert_eq!(exit, 0, "{doc:#}");
+        assert!(eol_paths(&doc).is_empty(), "{doc:#}");
+    }
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod checkout;
 mod checkrun;
 mod crlf;
 mod default_base;
+mod eol;
 mod github;
 mod github_api;
 mod hook;

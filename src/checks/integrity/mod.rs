@@ -458,7 +458,9 @@ pub fn inventory(
     let computed = snap.par_map(&found, |reader, plugin, buf| {
         // A plugin refused for its name never reaches the cache (its path is shown, not
         // exact: two directories could share the key).
-        let outside = attributes.map(|a| a.fingerprint(&plugin.dir)).unwrap_or_default();
+        let outside = attributes
+            .map(|a| a.fingerprint(&plugin.dir))
+            .unwrap_or_default();
         let key = cache
             .filter(|_| !plugin.bad_name && plugin.same_id.is_empty())
             .and_then(|c| c.key(plugin, &outside));

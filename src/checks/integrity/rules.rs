@@ -299,7 +299,10 @@ fn drift_finding(p: &PluginState, d: &crate::checks::platform::Drift, tree_root:
     };
     let finding = Finding::new(kind, path, 1, title).plugin(&p.id);
     match affects {
-        Some(platforms) => finding.note("affects", platforms),
+        Some(platforms) => finding
+            .field("cause", d.detail.as_str())
+            .field("affects", platforms.as_str())
+            .note("affects", platforms),
         None => finding,
     }
     .help(help)

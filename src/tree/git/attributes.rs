@@ -124,8 +124,9 @@ impl Matcher {
             path: PathBuf::from(FILE_NAME),
             source,
         };
-        let mut search = Search::new_globals(std::iter::empty::<PathBuf>(), &mut buf, &mut collection)
-            .map_err(io)?;
+        let mut search =
+            Search::new_globals(std::iter::empty::<PathBuf>(), &mut buf, &mut collection)
+                .map_err(io)?;
         for (dir, bytes) in lists {
             search
                 .add_patterns_buffer(
@@ -216,30 +217,48 @@ mod tests {
     #[test]
     fn levels_and_macros_as_git_reads_them() {
         let mut m = matcher(&[
-            ("", "* text=auto\n*.png binary\nplugins/** -text\n[attr]lf text eol=lf\n"),
+            (
+                "",
+                "* text=auto\n*.png binary\nplugins/** -text\n[attr]lf text eol=lf\n",
+            ),
             ("plugins/a", "*.md text eol=crlf\n*.sh lf\n"),
         ]);
         use EolAttr as E;
         use TextAttr as T;
         assert_eq!(m.eol_attributes("README"), (T::Auto, E::Unspecified));
         assert_eq!(m.eol_attributes("x.png"), (T::Unset, E::Unspecified));
-        assert_eq!(m.eol_attributes("plugins/b/x.py"), (T::Unset, E::Unspecified));
+        assert_eq!(
+            m.eol_attributes("plugins/b/x.py"),
+            (T::Unset, E::Unspecified)
+        );
         assert_eq!(m.eol_attributes("plugins/a/x.md"), (T::Set, E::Crlf));
         // A macro defined in the top-level file is used below it.
         assert_eq!(m.eol_attributes("plugins/a/run.sh"), (T::Set, E::Lf));
         // The deeper file's patterns are relative to its directory.
-        assert_eq!(m.eol_attributes("plugins/b/x.md"), (T::Unset, E::Unspecified));
+        assert_eq!(
+            m.eol_attributes("plugins/b/x.md"),
+            (T::Unset, E::Unspecified)
+        );
     }
 
     #[test]
     fn macros_below_the_top_level_are_ignored_and_crlf_is_legacy_text() {
-        let mut m = matcher(&[("plugins", "[attr]keep -text\n*.txt keep\n*.a -crlf\n*.b crlf=input\n")]);
+        let mut m = matcher(&[(
+            "plugins",
+            "[attr]keep -text\n*.txt keep\n*.a -crlf\n*.b crlf=input\n",
+        )]);
         use EolAttr as E;
         use TextAttr as T;
-        assert_eq!(m.eol_attributes("plugins/x.txt"), (T::Unspecified, E::Unspecified));
+        assert_eq!(
+            m.eol_attributes("plugins/x.txt"),
+            (T::Unspecified, E::Unspecified)
+        );
         assert_eq!(m.eol_attributes("plugins/x.a"), (T::Unset, E::Unspecified));
         assert_eq!(m.eol_attributes("plugins/x.b"), (T::Set, E::Lf));
         let mut none = matcher(&[]);
-        assert_eq!(none.eol_attributes("plugins/x.b"), (T::Unspecified, E::Unspecified));
+        assert_eq!(
+            none.eol_attributes("plugins/x.b"),
+            (T::Unspecified, E::Unspecified)
+        );
     }
 }
