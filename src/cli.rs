@@ -225,6 +225,10 @@ pub enum Command {
         /// Replace an existing .plugin-lock.yml and lock.
         #[arg(long)]
         force: bool,
+        /// Leave .gitattributes alone: do not add the line that keeps plugin files'
+        /// line ends as committed.
+        #[arg(long)]
+        no_gitattributes: bool,
     },
     /// Print shell completions.
     Completions {

@@ -6,6 +6,7 @@ pub mod completions;
 pub mod ctx;
 pub mod diff;
 pub mod digest;
+pub mod gitattributes;
 pub mod hook;
 pub mod init;
 pub mod list;
@@ -213,7 +214,11 @@ pub fn run(ctx: &mut Ctx<'_>) -> Result<u8> {
             },
         ),
         Command::List => list::run(ctx),
-        Command::Init { dry_run, force } => init::run(ctx, *dry_run, *force),
+        Command::Init {
+            dry_run,
+            force,
+            no_gitattributes,
+        } => init::run(ctx, *dry_run, *force, !*no_gitattributes),
         Command::Owners { paths } => owners::run(ctx, paths),
         Command::Diff { revs, check } => diff::run(ctx, revs, *check),
         Command::Update {

@@ -78,8 +78,9 @@ fn an_autocrlf_checkout_fails_checkout_naming_each_crlf_file_until_the_attribute
         assert_eq!(f["cause"], "no_attribute");
         let message = f["message"].as_str().unwrap();
         assert!(message.contains("`core.autocrlf=true`"), "{message}");
+        // The help joins the message as its own sentence, capitalised.
         assert!(
-            message.contains("add `plugins/** -text` at the end of the top-level .gitattributes")
+            message.contains("Add `plugins/** -text` at the end of the top-level .gitattributes")
                 && message.contains("`git add --renormalize plugins`"),
             "{message}"
         );

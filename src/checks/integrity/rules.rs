@@ -201,7 +201,7 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
 /// The directory a `.gitattributes` line should cover for the plugin at `dir`: the
 /// lock's directory when the plugin is below it (every plugin is, in the usual
 /// layout), else the plugin's parent.
-fn plugin_tree_root<'a>(dir: &'a str, lock_dir: &'a str) -> &'a str {
+pub fn plugin_tree_root<'a>(dir: &'a str, lock_dir: &'a str) -> &'a str {
     if !lock_dir.is_empty()
         && dir
             .strip_prefix(lock_dir)

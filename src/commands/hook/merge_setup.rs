@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::commands::gitattributes;
 use crate::error::{Error, Result};
 
 /// The driver's name in `merge=<name>` and `merge.<name>.driver`.
@@ -24,39 +25,13 @@ pub struct Setup {
 /// Adds `<lock> merge=plugin-lock` to `<workdir>/.gitattributes` unless a line gives
 /// the lock that attribute already, and sets `merge.plugin-lock.driver` (and `.name`).
 pub fn set_up(workdir: &Path, lock: &str) -> Result<Setup> {
-    let line = format!("{} merge={DRIVER}", pattern(lock));
-    let path = workdir.join(".gitattributes");
-    let current = match std::fs::read(&path) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(source) => return Err(Error::Io { path, source }),
-    };
-    let text = current
-        .as_deref()
-        .map(String::from_utf8_lossy)
-        .unwrap_or_default();
-    // The README's unanchored form counts too.
-    let wanted = pattern(lock);
-    let present = text.lines().any(|l| {
-        let mut words = l.split_whitespace();
-        words
-            .next()
-            .is_some_and(|p| p == wanted || Some(p) == wanted.strip_prefix('/'))
-            && words.any(|w| w == format!("merge={DRIVER}"))
-    });
-    let attributes = if present {
+    let wanted = gitattributes::pattern(lock, "");
+    let line = format!("{wanted} merge={DRIVER}");
+    let text = gitattributes::read(workdir)?;
+    let attributes = if gitattributes::has_line(&text, &wanted, &format!("merge={DRIVER}")) {
         "unchanged"
     } else {
-        let mut new = text.into_owned();
-        if !new.is_empty() && !new.ends_with('\n') {
-            new.push('\n');
-        }
-        new.push_str(&line);
-        new.push('\n');
-        crate::atomic::write_atomic(&path, new.as_bytes()).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
+        gitattributes::append(workdir, &text, None, std::slice::from_ref(&line))?;
         "added"
     };
     let key = format!("merge.{DRIVER}.driver");
@@ -78,23 +53,6 @@ pub fn set_up(workdir: &Path, lock: &str) -> Result<Setup> {
         config,
         line,
     })
-}
-
-/// The lock's path as a `.gitattributes` pattern: anchored at the root, glob characters
-/// escaped, quoted when it holds spaces.
-fn pattern(lock: &str) -> String {
-    let mut escaped = String::from("/");
-    for c in lock.chars() {
-        if matches!(c, '*' | '?' | '[' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    if escaped.contains([' ', '\t', '"']) {
-        format!("\"{}\"", escaped.replace('\\', "\\\\").replace('"', "\\\""))
-    } else {
-        escaped
-    }
 }
 
 /// `git config --local ARGS`: its output for `--get` (`None` when unset).
@@ -126,6 +84,7 @@ mod tests {
 
     #[test]
     fn patterns_match_only_the_lock() {
+        let pattern = |lock| gitattributes::pattern(lock, "");
         assert_eq!(pattern("plugins/PLUGINS.lock"), "/plugins/PLUGINS.lock");
         assert_eq!(pattern("a b/lock[1]"), "\"/a b/lock\\\\[1]\"");
     }

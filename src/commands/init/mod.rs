@@ -6,6 +6,7 @@
 //! do next; `--dry-run` writes nothing, and nothing is overwritten without `--force`.
 
 mod layout;
+mod pin;
 mod render;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use crate::checks::findings::{Finding, Kind, Levels, Severity};
 use crate::checks::integrity::{self, Inventory, InventoryOptions, Settings};
 use crate::checks::pipeline::{self, OwnershipFrom};
 use crate::commands::ctx::*;
+use crate::commands::gitattributes;
 use crate::config::Config;
 use crate::error::{Error, Result, exit};
 use crate::escape;
@@ -36,7 +38,7 @@ pub struct Proposal {
     pub owners_note: Option<String>,
 }
 
-pub fn run(ctx: &mut Ctx<'_>, dry_run: bool, force: bool) -> Result<u8> {
+pub fn run(ctx: &mut Ctx<'_>, dry_run: bool, force: bool, gitattributes: bool) -> Result<u8> {
     let s = &ctx.cli.source;
     if s.rev.is_some() || s.index {
         return Err(Error::Usage(
@@ -92,19 +94,21 @@ pub fn run(ctx: &mut Ctx<'_>, dry_run: bool, force: bool) -> Result<u8> {
             "init's configuration does not read back as the one it checked".into(),
         ));
     }
-    let digests: BTreeMap<String, String> = inv
-        .plugins
-        .iter()
-        .filter_map(|p| p.digest.as_ref().map(|d| (p.id.clone(), d.clone())))
-        .collect();
-    let lock_text = lock::render(&digests);
+    let pin = pin::LineEndPin::of(&inv, &lock_rel, gitattributes::read(&workdir)?);
+    let pinning = gitattributes && !pin.lines.is_empty();
     let remaining: Vec<&Finding> = findings
         .iter()
         .filter(|f| f.severity == Severity::Error && !fixed_by_the_first_lock(f.kind))
         .collect();
 
     let mut written = Vec::new();
-    if !dry_run {
+    // What is still converted after the pin is written (an inner `.gitattributes` can
+    // override it).
+    let mut still_converted = pin.files;
+    let digests: BTreeMap<String, String>;
+    if dry_run {
+        digests = digests_of(&inv);
+    } else {
         let repo = snap.local_repo();
         let lock_target = write_path::lock_file(
             &workdir,
@@ -117,20 +121,58 @@ pub fn run(ctx: &mut Ctx<'_>, dry_run: bool, force: bool) -> Result<u8> {
                 "{lock_rel} exists already; init never overwrites it (`init --force` replaces it; `plugin-lock update` rewrites a lock)"
             )));
         }
-        if let Some(parent) = lock_target.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-                path: parent.to_path_buf(),
-                source,
-            })?;
+        if pinning {
+            gitattributes::append(&workdir, &pin.current, Some(pin::COMMENT), &pin.lines)?;
         }
-        for (path, text) in [(&config_path, &config_text), (&lock_target, &lock_text)] {
-            crate::atomic::write_atomic(path, text.as_bytes()).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-        }
+        let wrote = (|| {
+            let digests = if pinning {
+                // The pin changes what `git add` stores (no conversion): the lock is
+                // computed with it in force, from the work tree as git now reads it.
+                let pinned = Snapshot::open(git::open_repo()?, &Selector::Worktree)?;
+                let (pinned_inv, _) = check(&pinned, &proposal.config)?;
+                still_converted = pin::converted(&pinned_inv);
+                digests_of(&pinned_inv)
+            } else {
+                digests_of(&inv)
+            };
+            if let Some(parent) = lock_target.parent() {
+                std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
+            }
+            let lock_text = lock::render(&digests);
+            for (path, text) in [(&config_path, &config_text), (&lock_target, &lock_text)] {
+                crate::atomic::write_atomic(path, text.as_bytes()).map_err(|source| {
+                    Error::Io {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+            }
+            Ok(digests)
+        })();
+        digests = match wrote {
+            Ok(digests) => digests,
+            Err(e) => {
+                // All or nothing: the attributes go back as they were.
+                if pinning {
+                    gitattributes::restore(&workdir, &pin.current)?;
+                }
+                return Err(e);
+            }
+        };
         written = vec![integrity::CONFIG_FILE.to_owned(), lock_rel.clone()];
+        if pinning {
+            written.push(gitattributes::FILE.to_owned());
+        }
     }
+    let line_ends = render::LineEndReport {
+        pin: &pin,
+        offered: gitattributes,
+        written: pinning && !dry_run,
+        still_converted,
+    };
 
     match ctx.format()? {
         Plain::Json => {
@@ -147,6 +189,15 @@ pub fn run(ctx: &mut Ctx<'_>, dry_run: bool, force: bool) -> Result<u8> {
                 dry_run: bool,
                 remaining_errors: Vec<crate::report::json::FindingJson<'a>>,
                 configuration: &'a str,
+                gitattributes: Pin<'a>,
+            }
+            /// The line-end pin: the files git would convert, the lines for them.
+            #[derive(serde::Serialize)]
+            struct Pin<'a> {
+                converted_files: usize,
+                lines: &'a [String],
+                written: bool,
+                still_converted: usize,
             }
             #[derive(serde::Serialize)]
             struct Exclusion<'a> {
@@ -174,6 +225,12 @@ pub fn run(ctx: &mut Ctx<'_>, dry_run: bool, force: bool) -> Result<u8> {
                         .map(|f| crate::report::json::FindingJson::new(f))
                         .collect(),
                     configuration: &config_text,
+                    gitattributes: Pin {
+                        converted_files: pin.files,
+                        lines: &pin.lines,
+                        written: line_ends.written,
+                        still_converted,
+                    },
                 },
             )
             .map_err(io_out)?;
@@ -221,20 +278,22 @@ pub fn run(ctx: &mut Ctx<'_>, dry_run: bool, force: bool) -> Result<u8> {
             if let Some(note) = &proposal.owners_note {
                 w(out, format!("  owners: {}", escape::shown_text(note)))?;
             }
+            if let Some(line) = line_ends.human(dry_run) {
+                w(out, format!("  line ends: {line}"))?;
+            }
+            let mut files = vec![integrity::CONFIG_FILE.to_owned(), lock_rel.clone()];
+            if pinning {
+                files.push(gitattributes::FILE.to_owned());
+            }
+            let files = render::and_list(&files);
             if dry_run {
                 w(
                     out,
-                    format!(
-                        "init --dry-run: would write {} and {lock_rel} (nothing written):\n",
-                        integrity::CONFIG_FILE
-                    ),
+                    format!("init --dry-run: would write {files} (nothing written):\n"),
                 )?;
                 out.write_all(config_text.as_bytes()).map_err(io_out)?;
             } else {
-                w(
-                    out,
-                    format!("init: wrote {} and {lock_rel}", integrity::CONFIG_FILE),
-                )?;
+                w(out, format!("init: wrote {files}"))?;
             }
             if remaining.is_empty() {
                 w(out, "\nnext:".to_owned())?;
@@ -250,7 +309,8 @@ pub fn run(ctx: &mut Ctx<'_>, dry_run: bool, force: bool) -> Result<u8> {
                     .map_err(io_out)?;
                 w(out, "then:".to_owned())?;
             }
-            for step in render::next_steps(&lock_rel) {
+            let renormalize = if line_ends.written { &pin.roots[..] } else { &[] };
+            for step in render::next_steps(&lock_rel, renormalize) {
                 w(out, format!("  {step}"))?;
             }
         }
@@ -263,6 +323,13 @@ fn ctx_style(cli: &crate::cli::Cli) -> crate::report::human::Style {
         color: false,
         verbose: cli.verbose,
     }
+}
+
+fn digests_of(inv: &Inventory) -> BTreeMap<String, String> {
+    inv.plugins
+        .iter()
+        .filter_map(|p| p.digest.as_ref().map(|d| (p.id.clone(), d.clone())))
+        .collect()
 }
 
 /// Findings that writing the first lock itself resolves.
