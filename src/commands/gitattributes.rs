@@ -54,9 +54,25 @@ pub fn read(workdir: &Path) -> Result<String> {
     }
 }
 
+/// The file's text for looking lines up only (never to write back): bytes that are not
+/// UTF-8 replaced.
+pub fn read_lossy(workdir: &Path) -> Result<String> {
+    let path = workdir.join(FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(source) => Err(Error::Io { path, source }),
+    }
+}
+
 /// Appends `lines` (after `comment`, when given) to the file, atomically; `current` is
 /// what [`read`] returned.
-pub fn append(workdir: &Path, current: &str, comment: Option<&str>, lines: &[String]) -> Result<()> {
+pub fn append(
+    workdir: &Path,
+    current: &str,
+    comment: Option<&str>,
+    lines: &[String],
+) -> Result<()> {
     let path = workdir.join(FILE);
     let mut new = current.to_owned();
     if !new.is_empty() && !new.ends_with('\n') {

@@ -314,3 +314,233 @@ fn a_category_with_a_symlinked_aggregate_directory_is_still_a_category() {
         ["inputs/cpu", "inputs/mem", "outputs/file"]
     );
 }
+
+/// A plugin repository that pins no line ends: two text files and a binary one.
+fn unpinned() -> Repo {
+    let repo = Repo::bare_of_owners();
+    repo.remove(".gitattributes");
+    repo.write("plugins/alpha/plugin.yaml", "name: alpha\nversion: 1.0.0\n")
+        .write("plugins/alpha/main.py", "print(1)\n")
+        .write("plugins/alpha/logo.bin", b"\0\x01\x02binary\n");
+    repo.commit("plugins without attributes");
+    repo
+}
+
+const PIN: &str = "# plugin-lock: plugin files are checked out byte for byte, as the lock hashes them\n/plugins/** -text\n";
+
+/// Runs step 2 of init's next steps as printed: `git add --renormalize … && git add …
+/// && git commit …`.
+fn run_step_two(dir: &std::path::Path, init_out: &str) {
+    let step = init_out
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("2. "))
+        .unwrap_or_else(|| panic!("no step 2 in {init_out}"));
+    let mut cmd = std::process::Command::new("sh");
+    cmd.current_dir(dir).args(["-c", step]);
+    clean_env(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{step}: {}", stderr(&out));
+}
+
+#[test]
+fn files_git_would_convert_get_the_line_end_pin_and_checkouts_then_match() {
+    let repo = unpinned();
+    let out = init(&repo, &["--dry-run"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("  line ends: 2 plugin file(s) would be checked out with other line ends than committed (`eol_conversion`: CRLF under git for Windows' `core.autocrlf=true`)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "would add `/plugins/** -text` to .gitattributes (`--no-gitattributes` leaves it alone)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "would write .plugin-lock.yml, plugins/PLUGINS.lock and .gitattributes (nothing written)"
+        ),
+        "{text}"
+    );
+    assert!(!repo.path().join(".gitattributes").exists());
+
+    let out = init(&repo, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "added `/plugins/** -text` to .gitattributes: checkouts keep the committed bytes"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("init: wrote .plugin-lock.yml, plugins/PLUGINS.lock and .gitattributes"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  2. git add --renormalize plugins && git add .plugin-lock.yml plugins/PLUGINS.lock .gitattributes && git commit"),
+        "{text}"
+    );
+    assert_eq!(String::from_utf8(repo.read(".gitattributes")).unwrap(), PIN);
+    run_step_two(repo.path(), &text);
+    let (exit, doc) = verify_json(repo.path(), &[], &[]);
+    assert_eq!(exit, 0, "{doc:#}");
+    assert!(of_kind(&doc, "eol_conversion").is_empty(), "{doc:#}");
+    // Git for Windows' default checkout now holds what the lock hashes.
+    let parent = tempfile::tempdir().unwrap();
+    git_in(
+        parent.path(),
+        &[
+            "-c",
+            "core.autocrlf=true",
+            "clone",
+            "-q",
+            repo.path().to_str().unwrap(),
+            "clone",
+        ],
+    );
+    let clone = parent.path().join("clone");
+    assert_eq!(
+        std::fs::read(clone.join("plugins/alpha/main.py")).unwrap(),
+        b"print(1)\n"
+    );
+    let (exit, doc) = verify_json(&clone, &["--checkout"], &[]);
+    assert_eq!(exit, 0, "{doc:#}");
+
+    // Run again, init finds the pin in place and says nothing of line ends.
+    let out = init(&repo, &["--dry-run"]);
+    assert!(!stdout(&out).contains("line ends:"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_windows_work_tree_is_locked_as_it_will_be_committed_with_the_pin() {
+    // A Windows user (`core.autocrlf=true`) adopts plugin-lock: the files on disk have
+    // CRLF, and with the pin `git add` stores them so.
+    let origin = unpinned();
+    let parent = tempfile::tempdir().unwrap();
+    git_in(
+        parent.path(),
+        &[
+            "-c",
+            "core.autocrlf=true",
+            "clone",
+            "-q",
+            origin.path().to_str().unwrap(),
+            "windows",
+        ],
+    );
+    let windows = parent.path().join("windows");
+    git_in(&windows, &["config", "core.autocrlf", "true"]);
+    assert_eq!(
+        std::fs::read(windows.join("plugins/alpha/main.py")).unwrap(),
+        b"print(1)\r\n"
+    );
+    let out = run_in(&windows, &["init"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    run_step_two(&windows, &stdout(&out));
+    let (exit, doc) = verify_json(&windows, &[], &[]);
+    assert_eq!(exit, 0, "{doc:#}");
+    let (exit, doc) = verify_json(&windows, &["--checkout"], &[]);
+    assert_eq!(exit, 0, "{doc:#}");
+    // And a Linux clone of that commit holds the same bytes.
+    git_in(
+        parent.path(),
+        &["clone", "-q", windows.to_str().unwrap(), "linux"],
+    );
+    let (exit, doc) = verify_json(&parent.path().join("linux"), &["--checkout"], &[]);
+    assert_eq!(exit, 0, "{doc:#}");
+}
+
+#[test]
+fn the_pin_is_appended_to_an_existing_gitattributes_and_reported_in_json() {
+    let repo = unpinned();
+    repo.write(".gitattributes", "*.png binary");
+    repo.commit("attributes without a final newline");
+    let out = init(&repo, &["--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["gitattributes"]["converted_files"], 2, "{doc:#}");
+    assert_eq!(
+        doc["gitattributes"]["lines"],
+        serde_json::json!(["/plugins/** -text"])
+    );
+    assert_eq!(doc["gitattributes"]["written"], true);
+    assert_eq!(
+        doc["written"],
+        serde_json::json!([".plugin-lock.yml", "plugins/PLUGINS.lock", ".gitattributes"])
+    );
+    assert_eq!(
+        String::from_utf8(repo.read(".gitattributes")).unwrap(),
+        format!("*.png binary\n{PIN}")
+    );
+}
+
+#[test]
+fn no_gitattributes_leaves_the_file_alone_and_names_the_line() {
+    let repo = unpinned();
+    let out = init(&repo, &["--no-gitattributes"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(".gitattributes left alone (--no-gitattributes): add `/plugins/** -text` to it (README, \"Runtime loaders and platforms\")"),
+        "{text}"
+    );
+    assert!(
+        text.contains("init: wrote .plugin-lock.yml and plugins/PLUGINS.lock\n"),
+        "{text}"
+    );
+    assert!(!text.contains("--renormalize"), "{text}");
+    assert!(!repo.path().join(".gitattributes").exists());
+    let (exit, doc) = init_commit_verify_after(&repo);
+    assert_eq!(exit, 0, "{doc:#}");
+    assert_eq!(of_kind(&doc, "eol_conversion").len(), 2, "{doc:#}");
+}
+
+fn init_commit_verify_after(repo: &Repo) -> (i32, serde_json::Value) {
+    repo.commit("plugin-lock init");
+    verify_json(repo.path(), &[], &[])
+}
+
+#[test]
+fn an_inner_gitattributes_that_overrides_the_pin_is_named() {
+    let repo = unpinned();
+    repo.write("plugins/alpha/.gitattributes", "*.py text eol=crlf\n");
+    repo.commit("a plugin that asks for CRLF");
+    let out = init(&repo, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("added `/plugins/** -text` to .gitattributes, yet 1 file(s) are still converted: a `.gitattributes` inside the plugin tree overrides it (`plugin-lock verify` names each file)"),
+        "{text}"
+    );
+    // A second run does not add the line again, and says why the drift stays.
+    let out = init(&repo, &["--force"]);
+    assert!(
+        stdout(&out).contains(".gitattributes pins the plugin tree already, so a `.gitattributes` inside it overrides the pin"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(String::from_utf8(repo.read(".gitattributes")).unwrap(), PIN);
+}
+
+#[test]
+fn a_gitattributes_that_is_not_utf8_is_refused_and_nothing_is_written() {
+    let repo = unpinned();
+    repo.write(".gitattributes", b"*.txt text # caf\xe9\n");
+    repo.commit("latin-1 attributes");
+    let out = init(&repo, &[]);
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains(".gitattributes: not UTF-8 text (byte 16), so plugin-lock does not rewrite it; add its line by hand (or run `init --no-gitattributes`)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(repo.read(".gitattributes"), b"*.txt text # caf\xe9\n");
+    assert!(!repo.path().join(".plugin-lock.yml").exists());
+    assert!(!repo.path().join("plugins/PLUGINS.lock").exists());
+    // Without the pin it goes ahead.
+    let out = init(&repo, &["--no-gitattributes"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}

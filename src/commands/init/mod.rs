@@ -94,7 +94,15 @@ pub fn run(ctx: &mut Ctx<'_>, dry_run: bool, force: bool, gitattributes: bool) -
             "init's configuration does not read back as the one it checked".into(),
         ));
     }
-    let pin = pin::LineEndPin::of(&inv, &lock_rel, gitattributes::read(&workdir)?);
+    let current = if gitattributes {
+        gitattributes::read(&workdir).map_err(|e| match e {
+            Error::Usage(m) => Error::Usage(format!("{m} (or run `init --no-gitattributes`)")),
+            e => e,
+        })?
+    } else {
+        gitattributes::read_lossy(&workdir)?
+    };
+    let pin = pin::LineEndPin::of(&inv, &lock_rel, current);
     let pinning = gitattributes && !pin.lines.is_empty();
     let remaining: Vec<&Finding> = findings
         .iter()
@@ -143,11 +151,9 @@ pub fn run(ctx: &mut Ctx<'_>, dry_run: bool, force: bool, gitattributes: bool) -
             }
             let lock_text = lock::render(&digests);
             for (path, text) in [(&config_path, &config_text), (&lock_target, &lock_text)] {
-                crate::atomic::write_atomic(path, text.as_bytes()).map_err(|source| {
-                    Error::Io {
-                        path: path.clone(),
-                        source,
-                    }
+                crate::atomic::write_atomic(path, text.as_bytes()).map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
                 })?;
             }
             Ok(digests)
@@ -309,7 +315,11 @@ pub fn run(ctx: &mut Ctx<'_>, dry_run: bool, force: bool, gitattributes: bool) -
                     .map_err(io_out)?;
                 w(out, "then:".to_owned())?;
             }
-            let renormalize = if line_ends.written { &pin.roots[..] } else { &[] };
+            let renormalize = if line_ends.written {
+                &pin.roots[..]
+            } else {
+                &[]
+            };
             for step in render::next_steps(&lock_rel, renormalize) {
                 w(out, format!("  {step}"))?;
             }

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::checks::integrity::{Inventory, PluginState};
 use crate::checks::integrity::rules::plugin_tree_root;
+use crate::checks::integrity::{Inventory, PluginState};
 use crate::checks::platform::DriftKind;
 use crate::commands::gitattributes;
 use crate::tree::discover;

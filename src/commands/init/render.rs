@@ -99,7 +99,9 @@ impl LineEndReport<'_> {
                 "{what}; .gitattributes left alone (--no-gitattributes): add {lines} to it (README, \"Runtime loaders and platforms\")"
             )
         } else if dry_run {
-            format!("{what}; would add {lines} to .gitattributes (`--no-gitattributes` leaves it alone)")
+            format!(
+                "{what}; would add {lines} to .gitattributes (`--no-gitattributes` leaves it alone)"
+            )
         } else if self.still_converted > 0 {
             format!(
                 "{what}; added {lines} to .gitattributes, yet {} file(s) are still converted: a `.gitattributes` inside the plugin tree overrides it (`plugin-lock verify` names each file)",
