@@ -24,11 +24,24 @@ pub struct LineEnds {
 impl LineEnds {
     pub fn of(content: &[u8]) -> LineEnds {
         let head = &content[..content.len().min(DETECTION_BYTES)];
-        let binary = looks_binary(head, head.len() == content.len());
-        // Most text has no CR at all: two memchr scans settle it without a byte loop.
-        let (lone_lf, crlf, lone_cr) = match content.find_byte(b'\r') {
-            None => (content.find_byte(b'\n').is_some(), false, false),
-            Some(_) => scan(content),
+        // Most text has no CR at all: memchr scans and one vectorised count settle it
+        // without a byte loop (this runs on every file of every plugin).
+        let (binary, lone_lf, crlf, lone_cr) = match content.find_byte(b'\r') {
+            None => (
+                looks_binary_without_cr(head),
+                content.find_byte(b'\n').is_some(),
+                false,
+                false,
+            ),
+            Some(_) => {
+                let (lone_lf, crlf, lone_cr) = scan(content);
+                (
+                    looks_binary(head, head.len() == content.len()),
+                    lone_lf,
+                    crlf,
+                    lone_cr,
+                )
+            }
         };
         LineEnds {
             lone_lf,
@@ -62,6 +75,31 @@ fn scan(content: &[u8]) -> (bool, bool, bool) {
     (lone_lf, crlf, lone_cr)
 }
 
+/// [`looks_binary`] for a `head` without CR, branch-free per byte so that it vectorises.
+fn looks_binary_without_cr(head: &[u8]) -> bool {
+    if head.find_byte(0).is_some() {
+        return true;
+    }
+    // Byte-wide counters over chunks of 255 keep the loop in SIMD lanes.
+    let mut nonprintable = head
+        .chunks(255)
+        .map(|chunk| chunk.iter().fold(0u8, |n, &b| n + is_nonprintable(b) as u8) as usize)
+        .sum::<usize>();
+    let printable = head.len() - nonprintable;
+    if head.last() == Some(&0x1a) {
+        nonprintable -= 1;
+    }
+    (printable >> 7) < nonprintable
+}
+
+/// git's non-printable bytes: controls other than BS, TAB, LF, FF and ESC, and DEL
+/// (NUL and CR are decided before).
+fn is_nonprintable(b: u8) -> bool {
+    // `&`, not `&&`: no branch per byte.
+    ((b < 32) & (b != b'\n') & (b != b'\x08') & (b != b'\t') & (b != b'\x1b') & (b != b'\x0c'))
+        | (b == 0x7f)
+}
+
 /// git's `convert_is_binary` over `head`: a lone CR, a NUL, or printable bytes fewer
 /// than 128 times the non-printable ones (a trailing ^Z, DOS's end of file, is text).
 /// `whole`: `head` is the entire blob.
@@ -79,8 +117,7 @@ fn looks_binary(head: &[u8], whole: bool) -> bool {
             }
             0 => return true,
             b'\n' | b'\x08' | b'\t' | b'\x1b' | b'\x0c' => printable += 1,
-            0x7f => nonprintable += 1,
-            c if c < 32 => nonprintable += 1,
+            c if is_nonprintable(c) => nonprintable += 1,
             _ => printable += 1,
         }
         i += 1;
@@ -123,5 +160,24 @@ mod tests {
         let e = LineEnds::of(&late);
         assert!(!e.binary && e.lone_lf);
         assert!(!LineEnds::of(b"dos text\r\n\x1a").binary);
+        assert!(!LineEnds::of(b"unix text\n\x1a").binary);
+    }
+
+    #[test]
+    fn the_fast_path_decides_as_the_byte_loop() {
+        // Every byte value, alone and in proportions around git's 1 in 128, without CR.
+        for b in (0u8..=255).filter(|&b| b != b'\r') {
+            for n in [1usize, 5, 9, 20] {
+                let mut text = vec![b'a'; 1270];
+                text.extend(std::iter::repeat_n(b, n));
+                for t in [&text[..], &text[..n], &[b][..]] {
+                    assert_eq!(
+                        looks_binary_without_cr(t),
+                        looks_binary(t, true),
+                        "byte {b:#x} x{n}"
+                    );
+                }
+            }
+        }
     }
 }
