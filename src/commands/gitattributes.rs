@@ -26,55 +26,63 @@ pub fn pattern(path: &str, glob: &str) -> String {
     }
 }
 
-/// Whether a line of `text` gives `pattern` (anchored, or as the README writes it
-/// without the leading `/`) the attribute `attribute`.
-pub fn has_line(text: &str, pattern: &str, attribute: &str) -> bool {
-    text.lines().any(|l| {
-        let mut words = l.split_whitespace();
-        words
-            .next()
-            .is_some_and(|p| p == pattern || Some(p) == pattern.strip_prefix('/'))
-            && words.any(|w| w == attribute)
+/// The file as it is: its text for looking lines up, and whether that text is its bytes.
+pub struct Current {
+    /// The text, bytes that are not UTF-8 replaced.
+    pub text: String,
+    /// Where the bytes stop being UTF-8, when they do: such a file is never rewritten.
+    not_utf8_at: Option<usize>,
+}
+
+impl Current {
+    /// Whether a line gives `pattern` (anchored, or as the README writes it without the
+    /// leading `/`) the attribute `attribute`.
+    pub fn has_line(&self, pattern: &str, attribute: &str) -> bool {
+        self.text.lines().any(|l| {
+            let mut words = l.split_whitespace();
+            words
+                .next()
+                .is_some_and(|p| p == pattern || Some(p) == pattern.strip_prefix('/'))
+                && words.any(|w| w == attribute)
+        })
+    }
+}
+
+/// The file, empty when there is none.
+pub fn read(workdir: &Path) -> Result<Current> {
+    let path = workdir.join(FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(source) => return Err(Error::Io { path, source }),
+    };
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => Current {
+            text,
+            not_utf8_at: None,
+        },
+        Err(e) => Current {
+            not_utf8_at: Some(e.utf8_error().valid_up_to()),
+            text: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        },
     })
 }
 
-/// The file's text, empty when there is none. A file that is not UTF-8 is refused: it
-/// would not be written back byte for byte.
-pub fn read(workdir: &Path) -> Result<String> {
-    let path = workdir.join(FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
-            Error::Usage(format!(
-                "{FILE}: not UTF-8 text (byte {}), so plugin-lock does not rewrite it; add its line by hand",
-                e.utf8_error().valid_up_to()
-            ))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(source) => Err(Error::Io { path, source }),
-    }
-}
-
-/// The file's text for looking lines up only (never to write back): bytes that are not
-/// UTF-8 replaced.
-pub fn read_lossy(workdir: &Path) -> Result<String> {
-    let path = workdir.join(FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(source) => Err(Error::Io { path, source }),
-    }
-}
-
-/// Appends `lines` (after `comment`, when given) to the file, atomically; `current` is
-/// what [`read`] returned.
+/// Appends `lines` (after `comment`, when given) to the file, atomically. A file that is
+/// not UTF-8 is refused: it would not be written back byte for byte.
 pub fn append(
     workdir: &Path,
-    current: &str,
+    current: &Current,
     comment: Option<&str>,
     lines: &[String],
 ) -> Result<()> {
+    if let Some(at) = current.not_utf8_at {
+        return Err(Error::Usage(format!(
+            "{FILE}: not UTF-8 text (byte {at}), so plugin-lock does not rewrite it; add its line by hand"
+        )));
+    }
     let path = workdir.join(FILE);
-    let mut new = current.to_owned();
+    let mut new = current.text.clone();
     if !new.is_empty() && !new.ends_with('\n') {
         new.push('\n');
     }
@@ -88,10 +96,10 @@ pub fn append(
     crate::atomic::write_atomic(&path, new.as_bytes()).map_err(|source| Error::Io { path, source })
 }
 
-/// Puts back what [`read`] returned (no file when it was empty and there was none).
-pub fn restore(workdir: &Path, previous: &str) -> Result<()> {
+/// Puts back the file [`append`] extended (no file when it was empty and there was none).
+pub fn restore(workdir: &Path, previous: &Current) -> Result<()> {
     let path = workdir.join(FILE);
-    let done = if previous.is_empty() {
+    let done = if previous.text.is_empty() {
         std::fs::remove_file(&path).or_else(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 Ok(())
@@ -100,7 +108,7 @@ pub fn restore(workdir: &Path, previous: &str) -> Result<()> {
             }
         })
     } else {
-        crate::atomic::write_atomic(&path, previous.as_bytes())
+        crate::atomic::write_atomic(&path, previous.text.as_bytes())
     };
     done.map_err(|source| Error::Io { path, source })
 }
@@ -115,7 +123,11 @@ mod tests {
         assert_eq!(pattern("plugins", "/**"), "/plugins/**");
         assert_eq!(pattern("a*b/c", "/**"), "/a\\*b/c/**");
         assert_eq!(pattern("my plugins", "/**"), "\"/my plugins/**\"");
-        assert!(has_line("plugins/** -text\n", "/plugins/**", "-text"));
-        assert!(!has_line("plugins/** text\n", "/plugins/**", "-text"));
+        let current = |text: &str| Current {
+            text: text.to_owned(),
+            not_utf8_at: None,
+        };
+        assert!(current("plugins/** -text\n").has_line("/plugins/**", "-text"));
+        assert!(!current("plugins/** text\n").has_line("/plugins/**", "-text"));
     }
 }

@@ -544,3 +544,20 @@ fn a_gitattributes_that_is_not_utf8_is_refused_and_nothing_is_written() {
     let out = init(&repo, &["--no-gitattributes"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+#[test]
+fn a_gitattributes_that_is_not_utf8_but_pins_already_is_left_as_it_is() {
+    let repo = unpinned();
+    let bytes = b"# caf\xe9\n/plugins/** -text\n";
+    repo.write(".gitattributes", bytes);
+    repo.commit("latin-1 attributes that pin the plugins");
+    let out = init(&repo, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stdout(&out).contains("line ends:"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("init: wrote .plugin-lock.yml and plugins/PLUGINS.lock\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(repo.read(".gitattributes"), bytes);
+}

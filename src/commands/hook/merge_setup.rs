@@ -27,11 +27,11 @@ pub struct Setup {
 pub fn set_up(workdir: &Path, lock: &str) -> Result<Setup> {
     let wanted = gitattributes::pattern(lock, "");
     let line = format!("{wanted} merge={DRIVER}");
-    let text = gitattributes::read(workdir)?;
-    let attributes = if gitattributes::has_line(&text, &wanted, &format!("merge={DRIVER}")) {
+    let current = gitattributes::read(workdir)?;
+    let attributes = if current.has_line(&wanted, &format!("merge={DRIVER}")) {
         "unchanged"
     } else {
-        gitattributes::append(workdir, &text, None, std::slice::from_ref(&line))?;
+        gitattributes::append(workdir, &current, None, std::slice::from_ref(&line))?;
         "added"
     };
     let key = format!("merge.{DRIVER}.driver");

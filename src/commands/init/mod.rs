@@ -94,16 +94,12 @@ pub fn run(ctx: &mut Ctx<'_>, dry_run: bool, force: bool, gitattributes: bool) -
             "init's configuration does not read back as the one it checked".into(),
         ));
     }
-    let current = if gitattributes {
-        gitattributes::read(&workdir).map_err(|e| match e {
-            Error::Usage(m) => Error::Usage(format!("{m} (or run `init --no-gitattributes`)")),
-            e => e,
-        })?
-    } else {
-        gitattributes::read_lossy(&workdir)?
-    };
-    let pin = pin::LineEndPin::of(&inv, &lock_rel, current);
+    let pin = pin::LineEndPin::of(&inv, &lock_rel, gitattributes::read(&workdir)?);
     let pinning = gitattributes && !pin.lines.is_empty();
+    let mut outputs = vec![integrity::CONFIG_FILE.to_owned(), lock_rel.clone()];
+    if pinning {
+        outputs.push(gitattributes::FILE.to_owned());
+    }
     let remaining: Vec<&Finding> = findings
         .iter()
         .filter(|f| f.severity == Severity::Error && !fixed_by_the_first_lock(f.kind))
@@ -130,7 +126,14 @@ pub fn run(ctx: &mut Ctx<'_>, dry_run: bool, force: bool, gitattributes: bool) -
             )));
         }
         if pinning {
-            gitattributes::append(&workdir, &pin.current, Some(pin::COMMENT), &pin.lines)?;
+            gitattributes::append(&workdir, &pin.current, Some(pin::COMMENT), &pin.lines).map_err(
+                |e| match e {
+                    Error::Usage(m) => {
+                        Error::Usage(format!("{m} (or run `init --no-gitattributes`)"))
+                    }
+                    e => e,
+                },
+            )?;
         }
         let wrote = (|| {
             let digests = if pinning {
@@ -168,10 +171,7 @@ pub fn run(ctx: &mut Ctx<'_>, dry_run: bool, force: bool, gitattributes: bool) -
                 return Err(e);
             }
         };
-        written = vec![integrity::CONFIG_FILE.to_owned(), lock_rel.clone()];
-        if pinning {
-            written.push(gitattributes::FILE.to_owned());
-        }
+        written = outputs.clone();
     }
     let line_ends = render::LineEndReport {
         pin: &pin,
@@ -287,11 +287,7 @@ pub fn run(ctx: &mut Ctx<'_>, dry_run: bool, force: bool, gitattributes: bool) -
             if let Some(line) = line_ends.human(dry_run) {
                 w(out, format!("  line ends: {line}"))?;
             }
-            let mut files = vec![integrity::CONFIG_FILE.to_owned(), lock_rel.clone()];
-            if pinning {
-                files.push(gitattributes::FILE.to_owned());
-            }
-            let files = render::and_list(&files);
+            let files = render::and_list(&outputs);
             if dry_run {
                 w(
                     out,

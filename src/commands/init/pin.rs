@@ -21,12 +21,12 @@ pub struct LineEndPin {
     pub roots: Vec<String>,
     /// The files that would be converted without the lines.
     pub files: usize,
-    /// The `.gitattributes` text the lines are appended to.
-    pub current: String,
+    /// The `.gitattributes` the lines are appended to.
+    pub current: gitattributes::Current,
 }
 
 impl LineEndPin {
-    pub fn of(inv: &Inventory, lock: &str, current: String) -> LineEndPin {
+    pub fn of(inv: &Inventory, lock: &str, current: gitattributes::Current) -> LineEndPin {
         let lock_dir = discover::lock_dir(lock);
         let mut roots = BTreeSet::new();
         let mut files = 0;
@@ -43,7 +43,7 @@ impl LineEndPin {
             let pattern = gitattributes::pattern(&root, "/**");
             // A line already there does not end the drift (an inner file overrides it):
             // appending it again would not either.
-            if !gitattributes::has_line(&current, &pattern, "-text") {
+            if !current.has_line(&pattern, "-text") {
                 lines.push(format!("{pattern} -text"));
                 kept.push(root);
             }
