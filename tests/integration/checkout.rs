@@ -1,7 +1,7 @@
 //! `--checkout`: the files as a runtime loader sees them on this disk, byte for byte,
 //! compared with the lock, and each difference explained by its cause.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::util::*;
 
@@ -15,32 +15,6 @@ fn origin() -> Repo {
     repo.update_lock();
     repo.commit("a plugin, no attributes");
     repo
-}
-
-/// A clone made with `config` (`-c key=value`), kept with it.
-fn clone_with(origin: &Repo, config: &str) -> (tempfile::TempDir, PathBuf) {
-    let parent = tempfile::tempdir().unwrap();
-    git_in(
-        parent.path(),
-        &[
-            "-c",
-            config,
-            "clone",
-            "-q",
-            origin.path().to_str().unwrap(),
-            "clone",
-        ],
-    );
-    let dir = parent.path().join("clone");
-    git_in(
-        &dir,
-        &[
-            "config",
-            config.split('=').next().unwrap(),
-            config.split('=').nth(1).unwrap(),
-        ],
-    );
-    (parent, dir)
 }
 
 fn causes(doc: &serde_json::Value) -> Vec<(String, String)> {
@@ -85,7 +59,7 @@ fn an_autocrlf_checkout_fails_checkout_naming_each_crlf_file_until_the_attribute
             "{message}"
         );
     }
-    let (_keep, clone) = clone_with(&origin, "core.autocrlf=true");
+    let (_keep, clone) = clone_with(origin.path(), "core.autocrlf=true");
     assert!(
         std::fs::read(clone.join("plugins/alpha/main.py"))
             .unwrap()
@@ -138,7 +112,7 @@ fn an_autocrlf_checkout_fails_checkout_naming_each_crlf_file_until_the_attribute
     origin.write(".gitattributes", "plugins/** -text\n");
     origin.git(&["add", "--renormalize", "."]);
     origin.commit("plugin files keep their bytes");
-    let (_keep2, fixed) = clone_with(&origin, "core.autocrlf=true");
+    let (_keep2, fixed) = clone_with(origin.path(), "core.autocrlf=true");
     let (exit, doc) = verify_json(&fixed, &["--checkout"], &[]);
     assert_eq!(exit, 0, "{doc:#}");
     // And CI has nothing left to predict, in the origin or the fresh clone.
@@ -156,7 +130,7 @@ fn a_link_checked_out_as_a_file_is_explained() {
     std::os::unix::fs::symlink("shared.py", origin.path().join("plugins/alpha/link.py")).unwrap();
     origin.update_lock();
     origin.commit("a link");
-    let (_keep, clone) = clone_with(&origin, "core.symlinks=false");
+    let (_keep, clone) = clone_with(origin.path(), "core.symlinks=false");
     let (exit, doc) = verify_json(&clone, &["--checkout"], &[]);
     assert_eq!(exit, 4, "{doc:#}");
     let found = causes(&doc);

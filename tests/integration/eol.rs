@@ -126,19 +126,7 @@ fn attributes_at_every_level_decide_as_git_does() {
     );
     // Real git agrees: a clone as Git for Windows makes it converts exactly the files
     // predicted to change on checkout (a CRLF blob changes at the next `git add`).
-    let parent = tempfile::tempdir().unwrap();
-    git_in(
-        parent.path(),
-        &[
-            "-c",
-            "core.autocrlf=true",
-            "clone",
-            "-q",
-            repo.path().to_str().unwrap(),
-            "clone",
-        ],
-    );
-    let clone = parent.path().join("clone");
+    let (_keep, clone) = clone_with(repo.path(), "core.autocrlf=true");
     let converted: Vec<String> = causes(&repo)
         .into_iter()
         .filter(|(_, cause)| cause != "crlf_blob")

@@ -389,19 +389,7 @@ fn files_git_would_convert_get_the_line_end_pin_and_checkouts_then_match() {
     assert_eq!(exit, 0, "{doc:#}");
     assert!(of_kind(&doc, "eol_conversion").is_empty(), "{doc:#}");
     // Git for Windows' default checkout now holds what the lock hashes.
-    let parent = tempfile::tempdir().unwrap();
-    git_in(
-        parent.path(),
-        &[
-            "-c",
-            "core.autocrlf=true",
-            "clone",
-            "-q",
-            repo.path().to_str().unwrap(),
-            "clone",
-        ],
-    );
-    let clone = parent.path().join("clone");
+    let (_keep, clone) = clone_with(repo.path(), "core.autocrlf=true");
     assert_eq!(
         std::fs::read(clone.join("plugins/alpha/main.py")).unwrap(),
         b"print(1)\n"
@@ -419,20 +407,7 @@ fn a_windows_work_tree_is_locked_as_it_will_be_committed_with_the_pin() {
     // A Windows user (`core.autocrlf=true`) adopts plugin-lock: the files on disk have
     // CRLF, and with the pin `git add` stores them so.
     let origin = unpinned();
-    let parent = tempfile::tempdir().unwrap();
-    git_in(
-        parent.path(),
-        &[
-            "-c",
-            "core.autocrlf=true",
-            "clone",
-            "-q",
-            origin.path().to_str().unwrap(),
-            "windows",
-        ],
-    );
-    let windows = parent.path().join("windows");
-    git_in(&windows, &["config", "core.autocrlf", "true"]);
+    let (_keep, windows) = clone_with(origin.path(), "core.autocrlf=true");
     assert_eq!(
         std::fs::read(windows.join("plugins/alpha/main.py")).unwrap(),
         b"print(1)\r\n"
@@ -445,11 +420,8 @@ fn a_windows_work_tree_is_locked_as_it_will_be_committed_with_the_pin() {
     let (exit, doc) = verify_json(&windows, &["--checkout"], &[]);
     assert_eq!(exit, 0, "{doc:#}");
     // And a Linux clone of that commit holds the same bytes.
-    git_in(
-        parent.path(),
-        &["clone", "-q", windows.to_str().unwrap(), "linux"],
-    );
-    let (exit, doc) = verify_json(&parent.path().join("linux"), &["--checkout"], &[]);
+    let (_keep_linux, linux) = clone_with(&windows, "core.autocrlf=false");
+    let (exit, doc) = verify_json(&linux, &["--checkout"], &[]);
     assert_eq!(exit, 0, "{doc:#}");
 }
 

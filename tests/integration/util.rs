@@ -186,6 +186,21 @@ impl Repo {
     }
 }
 
+/// A clone of `origin` made with `config` (`-c key=value`) and keeping it, in a temp
+/// dir returned with it: a checkout as another platform's git makes it.
+pub fn clone_with(origin: &Path, config: &str) -> (tempfile::TempDir, PathBuf) {
+    let parent = tempfile::tempdir().expect("temp dir");
+    let origin = origin.to_str().expect("a UTF-8 temp path");
+    git_in(
+        parent.path(),
+        &["-c", config, "clone", "-q", origin, "clone"],
+    );
+    let dir = parent.path().join("clone");
+    let (key, value) = config.split_once('=').expect("key=value");
+    git_in(&dir, &["config", key, value]);
+    (parent, dir)
+}
+
 pub fn run_in(dir: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir).args(args);
