@@ -85,7 +85,7 @@ pub fn encode(c: &Computed) -> Option<String> {
                     d.kind.as_str().to_owned(),
                     d.path.clone(),
                     d.other.clone(),
-                    d.detail.clone(),
+                    d.detail.to_string(),
                 )
             })
             .collect(),
@@ -113,8 +113,15 @@ pub fn decode(text: &str) -> Option<Computed> {
         .drift
         .into_iter()
         .map(|(kind, path, other, detail)| {
-            Some(crate::checks::platform::Drift {
-                kind: crate::checks::platform::DriftKind::from_name(&kind)?,
+            use crate::checks::platform::{Drift, DriftKind, EolCause};
+            let kind = DriftKind::from_name(&kind)?;
+            // A line-end cause is one of the known names, shared as the fresh drift is.
+            let detail = match kind {
+                DriftKind::EolConversion => EolCause::from_name(&detail)?.as_str().into(),
+                _ => detail.into(),
+            };
+            Some(Drift {
+                kind,
                 path,
                 other,
                 detail,

@@ -178,14 +178,11 @@ pub fn annotate(
             .iter()
             .map(|c| serde_json::json!({ "path": c.path, "change": c.change }))
             .collect();
+        f.fields.insert("changes", serde_json::Value::Array(files));
         f.fields
-            .insert("changes".into(), serde_json::Value::Array(files));
-        f.fields.insert(
-            "lock_changed".into(),
-            serde_json::Value::Bool(x.lock_changed),
-        );
+            .insert("lock_changed", serde_json::Value::Bool(x.lock_changed));
         f.fields
-            .insert("base".into(), serde_json::Value::String(base.to_owned()));
+            .insert("base", serde_json::Value::String(base.to_owned()));
         let what = if x.lock_changed {
             format!("the lock was updated since {short} but does not match the files")
         } else {
@@ -199,17 +196,17 @@ pub fn annotate(
                 FileChange::Removed => "removed",
                 FileChange::Modified => "modified",
             };
-            f.notes.push((label.to_owned(), c.path.clone()));
+            f.notes.push((label.into(), c.path.clone().into()));
         }
         if x.changes.len() > SHOWN {
             f.notes.push((
                 "…".into(),
-                format!("{} more file(s)", x.changes.len() - SHOWN),
+                format!("{} more file(s)", x.changes.len() - SHOWN).into(),
             ));
         }
         if x.changes.is_empty() {
             f.notes
-                .push(("files".into(), format!("none changed since {short}")));
+                .push(("files".into(), format!("none changed since {short}").into()));
         }
     }
 }
@@ -289,17 +286,16 @@ pub fn checkout_causes(
             };
             causes.push(serde_json::json!({ "path": path, "cause": cause }));
             f.notes
-                .push(("cause".to_owned(), format!("{path}: {cause}")));
+                .push(("cause".into(), format!("{path}: {cause}").into()));
         }
-        f.fields
-            .insert("causes".into(), serde_json::Value::Array(causes));
+        f.fields.insert("causes", serde_json::Value::Array(causes));
         let id = f.plugin.clone().unwrap_or_default();
         f.title = format!(
             "plugin `{id}` as checked out on this disk does not match its lock entry: its files differ from commit {}",
             crate::escape::short_id(&head.source)
         );
         f.help = Some(
-            "a loader on this machine hashes other bytes than the lock: fix the checkout by its causes (for line ends: `plugins/** -text` in .gitattributes, `git add --renormalize .`, commit, and check the files out again)".to_owned(),
+            "a loader on this machine hashes other bytes than the lock: fix the checkout by its causes (for line ends: `plugins/** -text` in .gitattributes, `git add --renormalize .`, commit, and check the files out again)".into(),
         );
     }
     Ok(())

@@ -1,9 +1,12 @@
 //! Findings: every kind with its default severity, the finding itself (always located
 //! at a file and a line ≥ 1), the `severity:` overrides, and the report order.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
+use serde::ser::SerializeMap;
 
 use crate::config::{Level, SeverityOverride};
 use crate::error::Error;
@@ -235,12 +238,15 @@ pub struct Finding {
     pub column: Option<u32>,
     /// The headline: what is wrong, in one line.
     pub title: String,
-    /// Detail lines for people (`expected: …`).
-    pub notes: Vec<(String, String)>,
+    /// Detail lines for people (`expected: …`); most labels and some values are fixed
+    /// text, which is not copied for each finding.
+    pub notes: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     /// What to do about it; integrity findings name the command that fixes them.
-    pub help: Option<String>,
+    /// Shared: one plugin tree's fix is the same text for each of its thousands of
+    /// `eol_conversion` findings.
+    pub help: Option<Arc<str>>,
     /// Kind-specific fields of the JSON shape.
-    pub fields: BTreeMap<String, serde_json::Value>,
+    pub fields: Fields,
 }
 
 impl Finding {
@@ -260,7 +266,7 @@ impl Finding {
             title: title.into(),
             notes: Vec::new(),
             help: None,
-            fields: BTreeMap::new(),
+            fields: Fields::default(),
         }
     }
 
@@ -274,24 +280,85 @@ impl Finding {
         self
     }
 
-    pub fn note(mut self, label: impl Into<String>, value: impl Into<String>) -> Finding {
+    pub fn note(
+        mut self,
+        label: impl Into<Cow<'static, str>>,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Finding {
+        // Most findings have one note or none: a push would reserve four.
+        self.notes.reserve_exact(1);
         self.notes.push((label.into(), value.into()));
         self
     }
 
-    pub fn help(mut self, help: impl Into<String>) -> Finding {
+    pub fn help(mut self, help: impl Into<Arc<str>>) -> Finding {
         self.help = Some(help.into());
         self
     }
 
-    pub fn field(mut self, name: &str, value: impl Into<serde_json::Value>) -> Finding {
-        self.fields.insert(name.to_owned(), value.into());
+    pub fn field(mut self, name: &'static str, value: impl Into<serde_json::Value>) -> Finding {
+        self.fields.insert(name, value.into());
         self
     }
 
     /// The whole message in one string: headline, then what to do.
     pub fn message(&self) -> String {
         compose(&self.title, self.help.as_deref())
+    }
+}
+
+/// A finding's kind-specific fields, by name, each once, kept sorted so that the JSON
+/// shape lists them as a map would. A finding has a few at most: a sorted vector costs
+/// a tenth of a map's node, which counts when a tree has tens of thousands of findings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fields(Vec<(&'static str, serde_json::Value)>);
+
+impl Fields {
+    /// Sets `name`, replacing its value if it is there.
+    pub fn insert(&mut self, name: &'static str, value: serde_json::Value) {
+        match self.0.binary_search_by(|(k, _)| k.cmp(&name)) {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => {
+                // One slot at a time: a push would reserve four.
+                self.0.reserve_exact(1);
+                self.0.insert(i, (name, value));
+            }
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&serde_json::Value> {
+        self.0
+            .binary_search_by(|(k, _)| (*k).cmp(name))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The fields in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &serde_json::Value)> {
+        self.0.iter().map(|(k, v)| (*k, v))
+    }
+}
+
+impl std::ops::Index<&str> for Fields {
+    type Output = serde_json::Value;
+
+    /// `Value::Null` for a missing field, as `serde_json::Value` indexes.
+    fn index(&self, name: &str) -> &serde_json::Value {
+        self.get(name).unwrap_or(&serde_json::Value::Null)
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
     }
 }
 
@@ -362,8 +429,10 @@ impl Levels {
     }
 }
 
+/// The report order. Unstable: findings equal in all of these read the same, and a
+/// stable sort would take a buffer of half of them.
 pub fn sort(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
+    findings.sort_unstable_by(|a, b| {
         (
             &a.path,
             a.line,
@@ -407,6 +476,22 @@ pub fn count(findings: &[Finding], severity: Severity) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fields_serialize_as_a_sorted_map_each_name_once() {
+        let mut fields = Fields::default();
+        fields.insert("expected", "b".into());
+        fields.insert("actual", "a".into());
+        fields.insert("expected", "c".into());
+        assert_eq!(fields.get("expected"), Some(&serde_json::json!("c")));
+        assert_eq!(fields["missing"], serde_json::Value::Null);
+        assert_eq!(
+            serde_json::to_string(&fields).ok().as_deref(),
+            Some(r#"{"actual":"a","expected":"c"}"#)
+        );
+        let names: Vec<&str> = fields.iter().map(|(k, _)| k).collect();
+        assert_eq!(names, ["actual", "expected"]);
+    }
 
     /// docs/findings.md documents exactly the closed list: one `## kind` section each,
     /// with its five parts, and a table row whose severity and contract match the code.

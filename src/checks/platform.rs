@@ -5,6 +5,7 @@
 //! (`eol_conversion`): the facts the digest gathered from the bytes it hashed
 //! ([`LineEnds`]) and the file's attributes, decided as git's `convert.c` does.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use unicode_normalization::UnicodeNormalization;
@@ -19,8 +20,9 @@ pub struct Drift {
     pub path: String,
     /// The other path of a collision.
     pub other: Option<String>,
-    /// What exactly is wrong (a reserved name, a trailing dot), for the message.
-    pub detail: String,
+    /// What exactly is wrong (a reserved name, a trailing dot), for the message; for
+    /// `eol_conversion`, the [`EolCause`]'s name (fixed text, not copied per file).
+    pub detail: Cow<'static, str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -81,7 +83,7 @@ pub fn drift(dir: &str, entries: &[(String, Kind)]) -> Vec<Drift> {
                 kind: DriftKind::UnicodeUnnormalized,
                 path: path.clone(),
                 other: None,
-                detail: String::new(),
+                detail: Cow::Borrowed(""),
             });
         }
         match by_nfc.get(&nfc) {
@@ -89,7 +91,7 @@ pub fn drift(dir: &str, entries: &[(String, Kind)]) -> Vec<Drift> {
                 kind: DriftKind::UnicodeCollision,
                 path: path.clone(),
                 other: Some((*first).to_owned()),
-                detail: String::new(),
+                detail: Cow::Borrowed(""),
             }),
             Some(_) => {}
             None => {
@@ -101,7 +103,7 @@ pub fn drift(dir: &str, entries: &[(String, Kind)]) -> Vec<Drift> {
                         kind: DriftKind::CaseCollision,
                         path: path.clone(),
                         other: Some((*first).to_owned()),
-                        detail: String::new(),
+                        detail: Cow::Borrowed(""),
                     }),
                     None => {
                         by_folded.insert(folded, path);
@@ -115,7 +117,7 @@ pub fn drift(dir: &str, entries: &[(String, Kind)]) -> Vec<Drift> {
                 kind: DriftKind::WindowsInvalidName,
                 path: path.clone(),
                 other: None,
-                detail: why,
+                detail: why.into(),
             });
         } else if full_len > MAX_WINDOWS_PATH {
             out.push(Drift {
@@ -124,7 +126,8 @@ pub fn drift(dir: &str, entries: &[(String, Kind)]) -> Vec<Drift> {
                 other: None,
                 detail: format!(
                     "the path is {full_len} characters long, over Windows' {MAX_WINDOWS_PATH}"
-                ),
+                )
+                .into(),
             });
         }
         if *kind == Kind::Link {
@@ -132,7 +135,7 @@ pub fn drift(dir: &str, entries: &[(String, Kind)]) -> Vec<Drift> {
                 kind: DriftKind::SymlinkCheckout,
                 path: path.clone(),
                 other: None,
-                detail: String::new(),
+                detail: Cow::Borrowed(""),
             });
         }
     }
@@ -227,7 +230,7 @@ pub fn eol_drift(path: &str, ends: LineEnds, text: TextAttr, eol: EolAttr) -> Op
         kind: DriftKind::EolConversion,
         path: path.to_owned(),
         other: None,
-        detail: cause.as_str().to_owned(),
+        detail: Cow::Borrowed(cause.as_str()),
     })
 }
 

@@ -25,7 +25,7 @@ pub struct FindingJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<SuppressedJson<'a>>,
     #[serde(flatten)]
-    pub fields: &'a std::collections::BTreeMap<String, serde_json::Value>,
+    pub fields: &'a crate::checks::findings::Fields,
 }
 
 impl<'a> FindingJson<'a> {

@@ -102,8 +102,8 @@ fn result(f: &Finding, rule_index: usize) -> Value {
         if let Some(p) = &f.plugin {
             props.insert("plugin".into(), json!(p));
         }
-        for (k, v) in &f.fields {
-            props.insert(k.clone(), v.clone());
+        for (k, v) in f.fields.iter() {
+            props.insert(k.to_owned(), v.clone());
         }
         result["properties"] = Value::Object(props);
     }

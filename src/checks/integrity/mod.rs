@@ -1,5 +1,6 @@
 //! The check: what one tree says about its plugins (the inventory) and what is wrong
 //! with it (the findings). `verify`, `list` and `update` are views of this.
+pub mod drift;
 pub mod rules;
 
 use gix::bstr::BStr;

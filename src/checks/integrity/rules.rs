@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::checks::computed::ManifestState;
 use crate::checks::contract;
 use crate::checks::findings::{Finding, Kind};
+use crate::checks::integrity::drift;
 use crate::checks::integrity::{CONFIG_FILE, Inventory, LockState, PluginState, Settings, Status};
 use crate::manifest::{Format, Spec, fields};
 use crate::tree::join;
@@ -77,6 +78,7 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
     }
     let lock_parsed = matches!(inv.lock, LockState::Parsed { .. });
     let renames = renames(inv);
+    let mut fixes = drift::Fixes::default();
     for p in &inv.plugins {
         // A moved plugin is one finding at its old entry, not two.
         if let Some(to) = renames.get(p.id.as_str()) {
@@ -104,20 +106,7 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
         if p.bytecode.count > 0 {
             out.push(bytecode_finding(p));
         }
-        // An entry the digest already rejects needs no second finding about its checkout.
-        let rejected_at: Vec<&str> = p
-            .rejection
-            .iter()
-            .chain(&p.more_rejections)
-            .map(|r| r.path.as_str())
-            .collect();
-        let tree_root = plugin_tree_root(&p.dir, lock_dir);
-        out.extend(
-            p.drift
-                .iter()
-                .map(|d| drift_finding(p, d, tree_root))
-                .filter(|f| !rejected_at.contains(&f.path.as_str())),
-        );
+        drift::push(&mut out, p, lock_dir, &mut fixes);
         match &p.manifest {
             ManifestState::Missing => {
                 let spec = settings
@@ -196,116 +185,6 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
     }
     out.extend(discovery(inv, settings, fallback));
     out
-}
-
-/// The directory a `.gitattributes` line should cover for the plugin at `dir`: the
-/// lock's directory when the plugin is below it (every plugin is, in the usual
-/// layout), else the plugin's parent.
-pub fn plugin_tree_root<'a>(dir: &'a str, lock_dir: &'a str) -> &'a str {
-    if !lock_dir.is_empty()
-        && dir
-            .strip_prefix(lock_dir)
-            .is_some_and(|rest| rest.starts_with('/'))
-    {
-        return lock_dir;
-    }
-    match dir.rsplit_once('/') {
-        Some((parent, _)) => parent,
-        None => dir,
-    }
-}
-
-/// An `eol_conversion` finding's title, the platforms it affects, and its fix.
-fn eol_finding(path: &str, cause: &str, root: &str) -> (String, String, String) {
-    use crate::checks::platform::EolCause;
-    let loader = "and a loader there hashes other bytes than the lock";
-    let fix = format!(
-        "add `{root}/** -text` at the end of the top-level .gitattributes to keep the bytes exact (or `{root}/** text=auto eol=lf` to normalize text to LF), then `git add --renormalize {root}` and commit"
-    );
-    match EolCause::from_name(cause) {
-        Some(EolCause::CrlfBlob) => (
-            format!("`{path}` is committed with CRLF line ends but is text by its attributes: the next `git add` of it, on any platform, stores LF, and the plugin's digest changes without an edit"),
-            "every platform, at the next `git add`".to_owned(),
-            format!("store it as the attributes say (`git add --renormalize {path}`, then `plugin-lock update`), or keep the CRLF bytes with `{root}/** -text` at the end of the top-level .gitattributes"),
-        ),
-        Some(EolCause::EolCrlf) => (
-            format!("`{path}` has `eol=crlf`: every checkout, on every platform, gets CRLF line ends where the blob has LF, {loader}"),
-            "every platform".to_owned(),
-            fix,
-        ),
-        Some(EolCause::Text) => (
-            format!("`{path}` has the `text` attribute without `eol`: a Windows checkout gets CRLF line ends (the native ones) where the blob has LF, {loader}"),
-            "Windows (native line ends), and any machine with `core.eol=crlf` or `core.autocrlf=true`".to_owned(),
-            fix,
-        ),
-        Some(EolCause::TextAuto) => (
-            format!("`{path}` is `text=auto` without `eol`: a Windows checkout gets CRLF line ends (the native ones) where the blob has LF, {loader}"),
-            "Windows (native line ends), and any machine with `core.eol=crlf` or `core.autocrlf=true`".to_owned(),
-            fix,
-        ),
-        Some(EolCause::NoAttribute) | None => (
-            format!("`{path}` is text with LF line ends that no `.gitattributes` line pins: git for Windows (`core.autocrlf=true`, its installer's default) checks it out with CRLF, {loader}"),
-            "Windows with `core.autocrlf=true`, and any machine with it set".to_owned(),
-            fix,
-        ),
-    }
-}
-
-/// What a checkout on another platform does to one of the plugin's files.
-fn drift_finding(p: &PluginState, d: &crate::checks::platform::Drift, tree_root: &str) -> Finding {
-    use crate::checks::platform::DriftKind;
-    let path = join(&p.dir, &d.path);
-    let other = d
-        .other
-        .as_deref()
-        .map(|o| join(&p.dir, o))
-        .unwrap_or_default();
-    let mut affects = None;
-    let (kind, title, help) = match d.kind {
-        DriftKind::EolConversion => {
-            let (title, platforms, help) = eol_finding(&path, &d.detail, tree_root);
-            affects = Some(platforms);
-            (Kind::EolConversion, title, help)
-        }
-        DriftKind::CaseCollision => (
-            Kind::CaseCollision,
-            format!("`{other}` and `{path}` differ only in case: on Windows and macOS (case-insensitive by default) a checkout holds one file for both, and a loader hashes another plugin than the lock"),
-            "rename one of them so that the names differ by more than case".to_owned(),
-        ),
-        DriftKind::UnicodeCollision => (
-            Kind::UnicodeCollision,
-            format!("`{other}` and `{path}` are one name after Unicode normalization: on macOS a checkout holds one file for both"),
-            "rename one of them, keeping the NFC form".to_owned(),
-        ),
-        DriftKind::UnicodeUnnormalized => {
-            use unicode_normalization::UnicodeNormalization;
-            let nfc: String = d.path.nfc().collect();
-            (
-                Kind::UnicodeUnnormalized,
-                format!("`{path}` is not in Unicode NFC: macOS may return the name in another form, so a loader that hashes names on disk sees other bytes than the lock"),
-                format!("rename it to its NFC form `{}`", join(&p.dir, &nfc)),
-            )
-        }
-        DriftKind::WindowsInvalidName => (
-            Kind::WindowsInvalidName,
-            format!("`{path}` cannot be checked out on Windows: {}; git for Windows refuses it (`core.protectNTFS`), so the plugin is incomplete there", d.detail),
-            "rename it to a name Windows accepts".to_owned(),
-        ),
-        DriftKind::SymlinkCheckout => (
-            Kind::SymlinkCheckout,
-            format!("`{path}` is a symlink: on Windows without symlink support (`core.symlinks=false`, the default without Developer Mode) git checks it out as a text file holding the link's target, and a loader reads that text"),
-            "commit the file itself instead of the link, or make sure every machine that loads the plugin checks links out as links (`git config core.symlinks true`)".to_owned(),
-        ),
-    };
-    let finding = Finding::new(kind, path, 1, title).plugin(&p.id);
-    match affects {
-        Some(platforms) => finding
-            .field("cause", d.detail.as_str())
-            .field("affects", platforms.as_str())
-            .note("affects", platforms),
-        None => finding,
-    }
-    .help(help)
 }
 
 /// Lock entries without a directory whose digest is exactly one unlocked directory's:

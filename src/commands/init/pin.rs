@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::checks::integrity::rules::plugin_tree_root;
+use crate::checks::integrity::drift::plugin_tree_root;
 use crate::checks::integrity::{Inventory, PluginState};
 use crate::checks::platform::DriftKind;
 use crate::commands::gitattributes;
