@@ -25,7 +25,7 @@ fn finding<'py>(py: Python<'py>, f: &Finding) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("plugin", f.plugin.as_deref())?;
     d.set_item("path", &f.path)?;
     d.set_item("line", f.line)?;
-    d.set_item("message", &f.title)?;
+    d.set_item("message", f.title())?;
     d.set_item("help", f.help.as_deref())?;
     for key in ["expected", "actual"] {
         d.set_item(key, f.fields.get(key).and_then(|v| v.as_str()))?;
@@ -144,7 +144,7 @@ fn load_verified<'py>(
         Err(LoadError::Integrity(f)) => {
             let d = PyDict::new(py);
             d.set_item("error", "integrity")?;
-            d.set_item("message", &f.title)?;
+            d.set_item("message", f.title())?;
             d.set_item("finding", finding(py, &f)?)?;
             Ok((false, d))
         }

@@ -188,7 +188,7 @@ pub fn annotate(
         } else {
             format!("files changed since {short} but the lock was not updated")
         };
-        f.title = format!("{}: {what}", f.title);
+        f.title = format!("{}: {what}", f.title()).into();
         const SHOWN: usize = 20;
         for c in x.changes.iter().take(SHOWN) {
             let label = match c.change {
@@ -293,7 +293,8 @@ pub fn checkout_causes(
         f.title = format!(
             "plugin `{id}` as checked out on this disk does not match its lock entry: its files differ from commit {}",
             crate::escape::short_id(&head.source)
-        );
+        )
+        .into();
         f.help = Some(
             "a loader on this machine hashes other bytes than the lock: fix the checkout by its causes (for line ends: `plugins/** -text` in .gitattributes, `git add --renormalize .`, commit, and check the files out again)".into(),
         );

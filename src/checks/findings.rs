@@ -236,8 +236,8 @@ pub struct Finding {
     pub path: String,
     pub line: u32,
     pub column: Option<u32>,
-    /// The headline: what is wrong, in one line.
-    pub title: String,
+    /// The headline: what is wrong, in one line ([`Finding::title`] reads it).
+    pub title: Title,
     /// Detail lines for people (`expected: …`); most labels and some values are fixed
     /// text, which is not copied for each finding.
     pub notes: Vec<(Cow<'static, str>, Cow<'static, str>)>,
@@ -250,12 +250,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(
-        kind: Kind,
-        path: impl Into<String>,
-        line: u32,
-        title: impl Into<String>,
-    ) -> Finding {
+    pub fn new(kind: Kind, path: impl Into<String>, line: u32, title: impl Into<Title>) -> Finding {
         Finding {
             kind,
             severity: kind.default_severity(),
@@ -296,14 +291,56 @@ impl Finding {
         self
     }
 
+    /// Several fields at once, with room for exactly these.
+    pub fn fields<const N: usize>(
+        mut self,
+        fields: [(&'static str, serde_json::Value); N],
+    ) -> Finding {
+        self.fields.0.reserve_exact(N);
+        for (name, value) in fields {
+            self.fields.insert(name, value);
+        }
+        self
+    }
+
     pub fn field(mut self, name: &'static str, value: impl Into<serde_json::Value>) -> Finding {
         self.fields.insert(name, value.into());
         self
     }
 
+    /// The headline: what is wrong, in one line.
+    pub fn title(&self) -> Cow<'_, str> {
+        match &self.title {
+            Title::Text(text) => Cow::Borrowed(text),
+            Title::OfPath(write) => Cow::Owned(write(&self.path)),
+        }
+    }
+
     /// The whole message in one string: headline, then what to do.
     pub fn message(&self) -> String {
-        compose(&self.title, self.help.as_deref())
+        compose(&self.title(), self.help.as_deref())
+    }
+}
+
+/// A finding's headline: written when the finding is made, or written from its path
+/// when it is read. A tree without `.gitattributes` has an `eol_conversion` per text
+/// file, tens of thousands, and most are only counted (the terminal shows ten of a
+/// kind, the pre-push hook a number): their headlines are not written for that.
+#[derive(Debug, Clone)]
+pub enum Title {
+    Text(String),
+    OfPath(fn(&str) -> String),
+}
+
+impl From<String> for Title {
+    fn from(text: String) -> Title {
+        Title::Text(text)
+    }
+}
+
+impl From<&str> for Title {
+    fn from(text: &str) -> Title {
+        Title::Text(text.to_owned())
     }
 }
 
@@ -429,27 +466,35 @@ impl Levels {
     }
 }
 
-/// The report order. Unstable: findings equal in all of these read the same, and a
-/// stable sort would take a buffer of half of them.
+/// The report order: by file, line, kind, plugin, column, then headline.
+pub fn report_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    (&a.path, a.line, a.kind.as_str(), &a.plugin, a.column)
+        .cmp(&(&b.path, b.line, b.kind.as_str(), &b.plugin, b.column))
+        // Only on a tie, so that a headline written when read is rarely written here.
+        .then_with(|| a.title().cmp(&b.title()))
+}
+
+/// Sorts `findings` into the report order, stably. A finding is large and they come
+/// nearly in order (plugin by plugin, each plugin's files in tree order), tens of
+/// thousands of them in a tree without `.gitattributes`: their indices are sorted (a
+/// stable sort finds the runs already in order) and each finding then moves once.
 pub fn sort(findings: &mut [Finding]) {
-    findings.sort_unstable_by(|a, b| {
-        (
-            &a.path,
-            a.line,
-            a.kind.as_str(),
-            &a.plugin,
-            a.column,
-            &a.title,
-        )
-            .cmp(&(
-                &b.path,
-                b.line,
-                b.kind.as_str(),
-                &b.plugin,
-                b.column,
-                &b.title,
-            ))
-    });
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&a, &b| report_order(&findings[a], &findings[b]));
+    // Position `i` takes the finding at `order[i]`, one cycle of the permutation at a
+    // time; a position done points at itself.
+    for start in 0..order.len() {
+        let mut at = start;
+        loop {
+            let from = order[at];
+            order[at] = at;
+            if from == start {
+                break;
+            }
+            findings.swap(at, from);
+            at = from;
+        }
+    }
 }
 
 /// Findings per kind and severity, the most important kinds first ([`Kind::priority`]).
@@ -476,6 +521,36 @@ pub fn count(findings: &[Finding], severity: Severity) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sort_is_the_report_order_and_stable() {
+        // Out of order in runs, with ties that only the headline or the input order breaks.
+        let mut findings = Vec::new();
+        for (i, path) in ["b/2", "b/1", "a/9", "c/1", "a/1", "b/2", "a/1", "c/0"]
+            .iter()
+            .enumerate()
+        {
+            let title = if i % 3 == 0 { "second" } else { "first" };
+            findings.push(
+                Finding::new(Kind::EolConversion, *path, 1, title).note("input", i.to_string()),
+            );
+        }
+        findings.push(Finding::new(Kind::CaseCollision, "a/1", 1, "first"));
+        let mut want = findings.clone();
+        want.sort_by(report_order);
+        sort(&mut findings);
+        let seen = |f: &[Finding]| -> Vec<String> {
+            f.iter()
+                .map(|f| format!("{} {} {} {:?}", f.path, f.kind.as_str(), f.title(), f.notes))
+                .collect()
+        };
+        assert_eq!(seen(&findings), seen(&want));
+        assert_eq!(findings[0].path, "a/1");
+        assert_eq!(findings.last().map(|f| f.path.as_str()), Some("c/1"));
+        // Already sorted stays as it is.
+        sort(&mut findings);
+        assert_eq!(seen(&findings), seen(&want));
+    }
 
     #[test]
     fn fields_serialize_as_a_sorted_map_each_name_once() {

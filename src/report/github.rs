@@ -234,7 +234,7 @@ pub fn summary(inv: &Inventory, findings: &[Finding], command: &str) -> String {
                 "- {} at {}: {} (reason: {}, `.plugin-lock.yml` line {})",
                 code(f.kind.as_str()),
                 escape::md_location(&f.path, f.line),
-                cell(&f.title),
+                cell(&f.title()),
                 cell(&s.reason),
                 s.line
             );

@@ -45,7 +45,7 @@ pub fn finding(out: &mut dyn Write, f: &Finding, style: Style) -> io::Result<()>
         out,
         "{}: {}",
         style.severity(f.severity, &head),
-        style.bold(&escape::shown(&f.title))
+        style.bold(&escape::shown(&f.title()))
     )?;
     let path = escape::shown(&f.path);
     let location = match f.column {
@@ -162,7 +162,7 @@ pub fn suppressed(
                 out,
                 "  suppressed[{}]: {} ({}:{}; reason: {}; .plugin-lock.yml line {})",
                 s.finding.kind.as_str(),
-                escape::shown(&s.finding.title),
+                escape::shown(&s.finding.title()),
                 escape::shown(&s.finding.path),
                 s.finding.line,
                 escape::shown(&s.reason),

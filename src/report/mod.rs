@@ -61,7 +61,7 @@ impl<'a> PluginJson<'a> {
 /// headline cannot push out what to do.
 pub fn message(f: &Finding) -> String {
     findings::compose(
-        &escape::cap(&f.title),
+        &escape::cap(&f.title()),
         f.help.as_deref().map(escape::cap).as_deref(),
     )
 }

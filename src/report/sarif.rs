@@ -80,7 +80,7 @@ fn result(f: &Finding, rule_index: usize) -> Value {
     }
     // Not line-based: the same problem keeps its identity when lines move.
     let plugin = f.plugin.as_deref().unwrap_or("");
-    let fingerprint = fnv1a(&[f.kind.as_str(), &f.path, plugin, &f.title]);
+    let fingerprint = fnv1a(&[f.kind.as_str(), &f.path, plugin, &f.title()]);
     let mut result = json!({
         "ruleId": f.kind.as_str(),
         "ruleIndex": rule_index,

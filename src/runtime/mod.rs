@@ -128,7 +128,7 @@ impl VerifiedPlugin {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The plugin failed the check; the finding says how, as `verify` would.
-    #[error("{}", .0.title)]
+    #[error("{}", .0.title())]
     Integrity(Box<Finding>),
     /// The id names neither a plugin directory nor a lock entry.
     #[error("`{0}` is neither a plugin directory nor an entry of the lock")]

@@ -101,11 +101,12 @@ fn mismatch_unlocked_and_missing_are_reported_as_verify_words_them() {
             ("gamma", "unlocked")
         ]
     );
-    let titles: Vec<(&str, &str)> = report
+    let titles: Vec<(&str, String)> = report
         .findings
         .iter()
-        .map(|f| (f.kind.as_str(), f.title.as_str()))
+        .map(|f| (f.kind.as_str(), f.title().into_owned()))
         .collect();
+    let titles: Vec<(&str, &str)> = titles.iter().map(|(k, t)| (*k, t.as_str())).collect();
     assert_eq!(
         titles,
         [

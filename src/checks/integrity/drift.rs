@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::checks::findings::{Finding, Kind};
+use crate::checks::findings::{Finding, Kind, Title};
 use crate::checks::integrity::PluginState;
 use crate::checks::platform::{Drift, DriftKind, EolCause};
 use crate::tree::join;
@@ -78,40 +78,40 @@ fn eol_fix(root: &str) -> Arc<str> {
     .into()
 }
 
-/// An `eol_conversion` finding's title, the platforms it affects, and its fix (`fix`,
-/// the tree's [`eol_fix`], unless the cause needs its own).
+/// An `eol_conversion` finding's headline (written from its path when it is read), the
+/// platforms it affects, and its fix (`fix`, the tree's [`eol_fix`], unless the cause
+/// needs its own).
 fn eol_finding(
     path: &str,
     cause: &str,
     root: &str,
     fix: &Arc<str>,
-) -> (String, &'static str, Arc<str>) {
-    let loader = "and a loader there hashes other bytes than the lock";
-    let native =
+) -> (Title, &'static str, Arc<str>) {
+    const NATIVE: &str =
         "Windows (native line ends), and any machine with `core.eol=crlf` or `core.autocrlf=true`";
     match EolCause::from_name(cause) {
         Some(EolCause::CrlfBlob) => (
-            format!("`{path}` is committed with CRLF line ends but is text by its attributes: the next `git add` of it, on any platform, stores LF, and the plugin's digest changes without an edit"),
+            Title::OfPath(|path| format!("`{path}` is committed with CRLF line ends but is text by its attributes: the next `git add` of it, on any platform, stores LF, and the plugin's digest changes without an edit")),
             "every platform, at the next `git add`",
             format!("store it as the attributes say (`git add --renormalize {path}`, then `plugin-lock update`), or keep the CRLF bytes with `{root}/** -text` at the end of the top-level .gitattributes").into(),
         ),
         Some(EolCause::EolCrlf) => (
-            format!("`{path}` has `eol=crlf`: every checkout, on every platform, gets CRLF line ends where the blob has LF, {loader}"),
+            Title::OfPath(|path| format!("`{path}` has `eol=crlf`: every checkout, on every platform, gets CRLF line ends where the blob has LF, and a loader there hashes other bytes than the lock")),
             "every platform",
             fix.clone(),
         ),
         Some(EolCause::Text) => (
-            format!("`{path}` has the `text` attribute without `eol`: a Windows checkout gets CRLF line ends (the native ones) where the blob has LF, {loader}"),
-            native,
+            Title::OfPath(|path| format!("`{path}` has the `text` attribute without `eol`: a Windows checkout gets CRLF line ends (the native ones) where the blob has LF, and a loader there hashes other bytes than the lock")),
+            NATIVE,
             fix.clone(),
         ),
         Some(EolCause::TextAuto) => (
-            format!("`{path}` is `text=auto` without `eol`: a Windows checkout gets CRLF line ends (the native ones) where the blob has LF, {loader}"),
-            native,
+            Title::OfPath(|path| format!("`{path}` is `text=auto` without `eol`: a Windows checkout gets CRLF line ends (the native ones) where the blob has LF, and a loader there hashes other bytes than the lock")),
+            NATIVE,
             fix.clone(),
         ),
         Some(EolCause::NoAttribute) | None => (
-            format!("`{path}` is text with LF line ends that no `.gitattributes` line pins: git for Windows (`core.autocrlf=true`, its installer's default) checks it out with CRLF, {loader}"),
+            Title::OfPath(|path| format!("`{path}` is text with LF line ends that no `.gitattributes` line pins: git for Windows (`core.autocrlf=true`, its installer's default) checks it out with CRLF, and a loader there hashes other bytes than the lock")),
             "Windows with `core.autocrlf=true`, and any machine with it set",
             fix.clone(),
         ),
@@ -127,7 +127,7 @@ fn finding(p: &PluginState, d: &Drift, tree_root: &str, eol_fix: &Arc<str>) -> F
         .map(|o| join(&p.dir, o))
         .unwrap_or_default();
     let mut affects = None;
-    let (kind, title, help): (Kind, String, Arc<str>) = match d.kind {
+    let (kind, title, help): (Kind, Title, Arc<str>) = match d.kind {
         DriftKind::EolConversion => {
             let (title, platforms, help) = eol_finding(&path, &d.detail, tree_root, eol_fix);
             affects = Some(platforms);
@@ -135,12 +135,12 @@ fn finding(p: &PluginState, d: &Drift, tree_root: &str, eol_fix: &Arc<str>) -> F
         }
         DriftKind::CaseCollision => (
             Kind::CaseCollision,
-            format!("`{other}` and `{path}` differ only in case: on Windows and macOS (case-insensitive by default) a checkout holds one file for both, and a loader hashes another plugin than the lock"),
+            format!("`{other}` and `{path}` differ only in case: on Windows and macOS (case-insensitive by default) a checkout holds one file for both, and a loader hashes another plugin than the lock").into(),
             "rename one of them so that the names differ by more than case".into(),
         ),
         DriftKind::UnicodeCollision => (
             Kind::UnicodeCollision,
-            format!("`{other}` and `{path}` are one name after Unicode normalization: on macOS a checkout holds one file for both"),
+            format!("`{other}` and `{path}` are one name after Unicode normalization: on macOS a checkout holds one file for both").into(),
             "rename one of them, keeping the NFC form".into(),
         ),
         DriftKind::UnicodeUnnormalized => {
@@ -148,26 +148,25 @@ fn finding(p: &PluginState, d: &Drift, tree_root: &str, eol_fix: &Arc<str>) -> F
             let nfc: String = d.path.nfc().collect();
             (
                 Kind::UnicodeUnnormalized,
-                format!("`{path}` is not in Unicode NFC: macOS may return the name in another form, so a loader that hashes names on disk sees other bytes than the lock"),
+                format!("`{path}` is not in Unicode NFC: macOS may return the name in another form, so a loader that hashes names on disk sees other bytes than the lock").into(),
                 format!("rename it to its NFC form `{}`", join(&p.dir, &nfc)).into(),
             )
         }
         DriftKind::WindowsInvalidName => (
             Kind::WindowsInvalidName,
-            format!("`{path}` cannot be checked out on Windows: {}; git for Windows refuses it (`core.protectNTFS`), so the plugin is incomplete there", d.detail),
+            format!("`{path}` cannot be checked out on Windows: {}; git for Windows refuses it (`core.protectNTFS`), so the plugin is incomplete there", d.detail).into(),
             "rename it to a name Windows accepts".into(),
         ),
         DriftKind::SymlinkCheckout => (
             Kind::SymlinkCheckout,
-            format!("`{path}` is a symlink: on Windows without symlink support (`core.symlinks=false`, the default without Developer Mode) git checks it out as a text file holding the link's target, and a loader reads that text"),
+            format!("`{path}` is a symlink: on Windows without symlink support (`core.symlinks=false`, the default without Developer Mode) git checks it out as a text file holding the link's target, and a loader reads that text").into(),
             "commit the file itself instead of the link, or make sure every machine that loads the plugin checks links out as links (`git config core.symlinks true`)".into(),
         ),
     };
     let finding = Finding::new(kind, path, 1, title).plugin(&p.id);
     match affects {
         Some(platforms) => finding
-            .field("cause", &*d.detail)
-            .field("affects", platforms)
+            .fields([("affects", platforms.into()), ("cause", (*d.detail).into())])
             .note("affects", platforms),
         None => finding,
     }

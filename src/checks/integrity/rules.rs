@@ -18,7 +18,10 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
     let lock_exists = !matches!(inv.lock, LockState::Missing);
     let update = contract::update_hint(lock_path);
     let lock_dir = crate::tree::discover::lock_dir(lock_path);
-    let mut out = Vec::new();
+    // Room for the drift at once, not by doubling: a tree without attributes has tens of
+    // thousands of findings, the other checks a few.
+    let drift: usize = inv.plugins.iter().map(|p| p.drift.len()).sum();
+    let mut out = Vec::with_capacity(drift);
     match &inv.lock {
         LockState::Missing => {
             if let Some(first) = inv.plugins.first() {

@@ -440,7 +440,7 @@ fn propose(snap: &Snapshot, layout: layout::Layout) -> Result<(Proposal, Invento
             let first = findings
                 .iter()
                 .find(|f| matches!(f.kind, Kind::MissingManifest | Kind::SchemaViolation))
-                .map(|f| format!(" (first: {}:{}: {})", f.path, f.line, f.title))
+                .map(|f| format!(" (first: {}:{}: {})", f.path, f.line, f.title()))
                 .unwrap_or_default();
             manifest_note = format!(
                 "none required: every plugin has `{name}`, but {failing} finding(s) say they do not pass its rules{first}; fix them and set `manifest: {name}`"
