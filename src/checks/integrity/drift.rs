@@ -87,6 +87,7 @@ fn eol_finding(
     root: &str,
     fix: &Arc<str>,
 ) -> (Title, &'static str, Arc<str>) {
+    const LOADER: &str = "and a loader there hashes other bytes than the lock";
     const NATIVE: &str =
         "Windows (native line ends), and any machine with `core.eol=crlf` or `core.autocrlf=true`";
     match EolCause::from_name(cause) {
@@ -96,22 +97,22 @@ fn eol_finding(
             format!("store it as the attributes say (`git add --renormalize {path}`, then `plugin-lock update`), or keep the CRLF bytes with `{root}/** -text` at the end of the top-level .gitattributes").into(),
         ),
         Some(EolCause::EolCrlf) => (
-            Title::OfPath(|path| format!("`{path}` has `eol=crlf`: every checkout, on every platform, gets CRLF line ends where the blob has LF, and a loader there hashes other bytes than the lock")),
+            Title::OfPath(|path| format!("`{path}` has `eol=crlf`: every checkout, on every platform, gets CRLF line ends where the blob has LF, {LOADER}")),
             "every platform",
             fix.clone(),
         ),
         Some(EolCause::Text) => (
-            Title::OfPath(|path| format!("`{path}` has the `text` attribute without `eol`: a Windows checkout gets CRLF line ends (the native ones) where the blob has LF, and a loader there hashes other bytes than the lock")),
+            Title::OfPath(|path| format!("`{path}` has the `text` attribute without `eol`: a Windows checkout gets CRLF line ends (the native ones) where the blob has LF, {LOADER}")),
             NATIVE,
             fix.clone(),
         ),
         Some(EolCause::TextAuto) => (
-            Title::OfPath(|path| format!("`{path}` is `text=auto` without `eol`: a Windows checkout gets CRLF line ends (the native ones) where the blob has LF, and a loader there hashes other bytes than the lock")),
+            Title::OfPath(|path| format!("`{path}` is `text=auto` without `eol`: a Windows checkout gets CRLF line ends (the native ones) where the blob has LF, {LOADER}")),
             NATIVE,
             fix.clone(),
         ),
         Some(EolCause::NoAttribute) | None => (
-            Title::OfPath(|path| format!("`{path}` is text with LF line ends that no `.gitattributes` line pins: git for Windows (`core.autocrlf=true`, its installer's default) checks it out with CRLF, and a loader there hashes other bytes than the lock")),
+            Title::OfPath(|path| format!("`{path}` is text with LF line ends that no `.gitattributes` line pins: git for Windows (`core.autocrlf=true`, its installer's default) checks it out with CRLF, {LOADER}")),
             "Windows with `core.autocrlf=true`, and any machine with it set",
             fix.clone(),
         ),

@@ -20,8 +20,8 @@ pub fn findings(inv: &Inventory, settings: &Settings, fallback: &str) -> Vec<Fin
     let lock_dir = crate::tree::discover::lock_dir(lock_path);
     // Room for the drift at once, not by doubling: a tree without attributes has tens of
     // thousands of findings, the other checks a few.
-    let drift: usize = inv.plugins.iter().map(|p| p.drift.len()).sum();
-    let mut out = Vec::with_capacity(drift);
+    let drift_count: usize = inv.plugins.iter().map(|p| p.drift.len()).sum();
+    let mut out = Vec::with_capacity(drift_count);
     match &inv.lock {
         LockState::Missing => {
             if let Some(first) = inv.plugins.first() {
